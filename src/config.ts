@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+/**
+ * The whole configuration: one schema over the environment. Every key is described and has a
+ * default where one is safe. The README's configuration table is checked against this schema.
+ */
+export const configSchema = z.object({
+  // service
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime mode.'),
+  HOST: z.string().default('0.0.0.0').describe('Address the HTTP API listens on.'),
+  PORT: int(0, 65535).default(8080).describe('Port of the HTTP API (0 = any free port).'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level; per-ping logs appear only at debug.'),
+  DATA_DIR: z
+    .string()
+    .default('./data')
+    .describe('Local data folder: embedded ClickHouse, writer spill files.'),
+
+  // geofences
+  GEOFENCES_DIR: z
+    .string()
+    .default('./geofences')
+    .describe('Folder of GeoJSON FeatureCollections loaded at start-up.'),
+  GEOFENCE_MAX_VERTICES: int(4, 1_000_000).default(2000).describe('Most vertices one fence may have.'),
+  GEOFENCE_MAX_AREA_KM2: num(0.0001, 100_000)
+    .default(50)
+    .describe('Largest area one fence may cover, in km².'),
+  GEOFENCE_DEFAULT_MAX_ACCURACY_M: int(1, 100_000)
+    .default(500)
+    .describe('Largest ping uncertainty a fence accepts when it does not say (metres).'),
+
+  // store
+  CLICKHOUSE_URL: optionalString.describe(
+    'ClickHouse server URL (http://host:8123). Unset: embedded ClickHouse (chDB) under DATA_DIR.',
+  ),
+  CLICKHOUSE_USER: z.string().default('default').describe('ClickHouse user (server mode).'),
+  CLICKHOUSE_PASSWORD: z.string().default('').describe('ClickHouse password (server mode).'),
+  CLICKHOUSE_DATABASE: z.string().default('geotrigger').describe('ClickHouse database name.'),
+  PERSONAL_DATA_TTL_DAYS: int(1, 3650).default(180).describe('Days decisions and messages are kept.'),
+  REPORT_MIN_GROUP_SIZE: int(1, 1_000_000)
+    .default(10)
+    .describe('Aggregates covering fewer distinct subscribers are suppressed in reports.'),
+
+  // segments and profiles
+  SEGMENTS_DIR: z.string().default('./segments').describe('Folder of segment JSON files loaded at start-up.'),
+
+  // ingest
+  KAFKA_BROKERS: optionalString.describe(
+    'Comma-separated Kafka bootstrap servers. Unset: pings over HTTP only.',
+  ),
+  KAFKA_CLIENT_ID: z.string().default('geotrigger').describe('Kafka client id.'),
+  KAFKA_GROUP_ID: z.string().default('geotrigger').describe('Kafka consumer group of the ping consumers.'),
+  PINGS_TOPIC: z.string().default('pings').describe('Topic of location pings (key = subscriber pseudonym).'),
+  DLQ_TOPIC: z.string().default('pings-dlq').describe('Dead-letter topic for invalid pings.'),
+  PROFILES_TOPIC: optionalString.describe(
+    'Topic of subscriber profile updates (key = sid). Unset: not consumed.',
+  ),
+
+  // api
+  ADMIN_API_KEY: optionalString.describe(
+    'Bootstrap admin API key (Bearer token). Unset: one is generated and logged once.',
+  ),
+  API_BODY_LIMIT: z.string().default('5mb').describe('Largest accepted request body.'),
+  API_RATE_LIMIT_PER_MIN: int(1, 10_000_000).default(600).describe('Requests per minute per API key.'),
+
+  // delivery
+  SMPP_ACCOUNTS: optionalString.describe(
+    'JSON array of SMSC accounts (host, port, systemId, password, binds, tps, ...). Unset: local SMSC simulator.',
+  ),
+  DIRECTORY_FILE: optionalString.describe('CSV/NDJSON of sid → phone number used by delivery only.'),
+  DEMO: bool
+    .default(true)
+    .describe('Load the demo subscriber base, consents and campaign when no data exists.'),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Parses the environment once; an invalid value stops start-up with a readable message. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new AppError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`, {
+      details: parsed.error.issues,
+    });
+  }
+  return Object.freeze(parsed.data);
+}

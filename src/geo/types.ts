@@ -1,0 +1,49 @@
+/** Properties every store geofence carries (GeoJSON Feature `properties`). */
+export interface FenceProps {
+  id: string;
+  /** The retailer that owns the fence. */
+  tenant: string;
+  name: string;
+  storeId: string;
+  address: string;
+  tags: string[];
+  /** The largest ping uncertainty (metres) this fence accepts; pings less precise never match it. */
+  maxAccuracyM: number;
+  /** IANA time zone of the store, e.g. Europe/Kyiv. */
+  timeZone: string;
+}
+
+export type Position = [number, number];
+export type PolygonCoords = Position[][];
+
+/** A validated geofence, orientation-normalised (RFC 7946: shells counter-clockwise, holes clockwise). */
+export type Fence =
+  | { kind: 'polygon'; props: FenceProps; polygons: PolygonCoords[]; bbox: BBox }
+  | { kind: 'circle'; props: FenceProps; center: Position; radiusM: number; bbox: BBox };
+
+/** [minLon, minLat, maxLon, maxLat] */
+export type BBox = [number, number, number, number];
+
+/**
+ * Answers "which fences contain this ping?" against an immutable snapshot; `replace`/`upsert`/`remove`
+ * build a new snapshot off to the side and swap it in one assignment.
+ */
+export interface Matcher {
+  /** Fences covering (lon, lat) whose maxAccuracyM ≥ accM. Allocates only the result array. */
+  match(lon: number, lat: number, accM: number): Fence[];
+  /** Zero-allocation variant: writes fence slots into `out`, returns the count. Slots index `snapshot().fences`. */
+  matchInto(lon: number, lat: number, accM: number, out: Int32Array): number;
+  /** True when (lon, lat) lies within `bufferM` metres of the fence (buffer 0 = covered). */
+  near(fence: Fence, lon: number, lat: number, bufferM: number): boolean;
+  snapshot(): FenceSnapshot;
+  get(id: string): Fence | undefined;
+  replaceAll(fences: readonly Fence[]): void;
+  upsert(fences: readonly Fence[]): void;
+  remove(ids: readonly string[]): void;
+  readonly size: number;
+}
+
+export interface FenceSnapshot {
+  readonly version: number;
+  readonly fences: readonly Fence[];
+}
