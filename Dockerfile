@@ -6,7 +6,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc --noEmit -p tsconfig.json || true
+COPY test ./test
+COPY bench ./bench
+RUN npx tsc --noEmit -p tsconfig.json
 
 # Runtime stage: production dependencies only, non-root.
 FROM node:20-bookworm-slim AS runtime
