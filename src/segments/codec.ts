@@ -1,0 +1,127 @@
+import { AppError } from '../errors.ts';
+import type { AttributeSlot } from './layout.ts';
+
+export const DAY_MS = 86_400_000;
+
+/** A profile as supplied by loaders and the API: attribute name → value (null or absent = unknown). */
+export type ProfileInput = Record<string, unknown>;
+
+/** A decoded profile: every catalogue attribute, null where unknown. */
+export type Profile = Record<string, number | string | boolean | string[] | null>;
+
+function invalid(slot: AttributeSlot, value: unknown, why: string): AppError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value).slice(0, 40);
+  return new AppError('PROFILE_ROW_INVALID', `${slot.attr.name}: ${why} (got ${shown})`, {
+    httpStatus: 400,
+    details: { attribute: slot.attr.name },
+  });
+}
+
+function toNumber(slot: AttributeSlot, value: unknown): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+  } else if (typeof value === 'string') {
+    const n = Number(value.trim());
+    if (value.trim() !== '' && Number.isFinite(n)) return n;
+  }
+  throw invalid(slot, value, 'expected a number');
+}
+
+/** UTC day number of a timestamp given as epoch ms or an ISO-8601 date / date-time string. */
+export function toDayNumber(value: unknown): number | undefined {
+  let ms: number;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) ms = Date.parse(value);
+  else if (value instanceof Date) ms = value.getTime();
+  else return undefined;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.floor(ms / DAY_MS);
+}
+
+/** Day number → 'YYYY-MM-DD'. */
+export function dayToIso(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 't']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'f']);
+
+/**
+ * Encodes one attribute value into its raw column value (0 = missing). Throws PROFILE_ROW_INVALID
+ * naming the attribute when the value has the wrong type or is out of range.
+ */
+export function encodeValue(slot: AttributeSlot, value: unknown): number {
+  if (value === null || value === undefined || value === '') return 0;
+  const attr = slot.attr;
+  switch (attr.type) {
+    case 'int': {
+      const n = toNumber(slot, value);
+      if (!Number.isInteger(n)) throw invalid(slot, value, 'expected an integer');
+      if (n < attr.min || n > attr.max) throw invalid(slot, value, `out of range ${attr.min}..${attr.max}`);
+      return n - attr.min + 1;
+    }
+    case 'decimal': {
+      const n = toNumber(slot, value);
+      if (n < attr.min || n > attr.max) throw invalid(slot, value, `out of range ${attr.min}..${attr.max}`);
+      return Math.round((n - attr.min) * attr.scale) + 1;
+    }
+    case 'enum': {
+      const i = typeof value === 'string' ? attr.values.indexOf(value) : -1;
+      if (i < 0) throw invalid(slot, value, `expected one of ${attr.values.join(', ')}`);
+      return i + 1;
+    }
+    case 'bool': {
+      if (value === true) return 2;
+      if (value === false) return 1;
+      if (typeof value === 'string') {
+        const w = value.trim().toLowerCase();
+        if (TRUE_WORDS.has(w)) return 2;
+        if (FALSE_WORDS.has(w)) return 1;
+      }
+      if (value === 1) return 2;
+      if (value === 0) return 1;
+      throw invalid(slot, value, 'expected a boolean');
+    }
+    case 'set': {
+      // CSV cells carry sets as "a|b|c"
+      const items = typeof value === 'string' ? value.split('|') : value;
+      if (!Array.isArray(items)) throw invalid(slot, value, 'expected a list');
+      let mask = 0;
+      for (const item of items) {
+        const i = typeof item === 'string' ? attr.values.indexOf(item.trim()) : -1;
+        if (i < 0) throw invalid(slot, item, `unknown member; expected ${attr.values.join(', ')}`);
+        mask |= 1 << i;
+      }
+      return mask >>> 0;
+    }
+    case 'timestamp': {
+      const day = toDayNumber(value);
+      if (day === undefined) throw invalid(slot, value, 'expected epoch ms or an ISO-8601 date');
+      if (day < 1 || day > 65535) throw invalid(slot, value, 'date out of range 1970-01-02..2149-06-06');
+      return day;
+    }
+  }
+}
+
+/** Decodes a raw column value back into the API form (null when missing). */
+export function decodeValue(slot: AttributeSlot, raw: number): number | string | boolean | string[] | null {
+  const attr = slot.attr;
+  if (attr.type === 'set') {
+    const out: string[] = [];
+    for (let i = 0; i < attr.values.length; i++) if (raw & (1 << i)) out.push(attr.values[i]);
+    return out;
+  }
+  if (raw === 0) return null;
+  switch (attr.type) {
+    case 'int':
+      return raw - 1 + attr.min;
+    case 'decimal':
+      return Math.round(((raw - 1) / attr.scale + attr.min) * attr.scale) / attr.scale;
+    case 'enum':
+      return attr.values[raw - 1];
+    case 'bool':
+      return raw === 2;
+    case 'timestamp':
+      return dayToIso(raw);
+  }
+}

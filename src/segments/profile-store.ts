@@ -1,0 +1,187 @@
+import { AppError } from '../errors.ts';
+import { ATTRIBUTES, type Attribute } from './catalogue.ts';
+import { decodeValue, encodeValue, type Profile, type ProfileInput } from './codec.ts';
+import { ALIVE_BIT, allocColumn, buildLayout, type Column, type Layout } from './layout.ts';
+import { createSidIndex, SID_PATTERN } from './sid-index.ts';
+
+export interface ProfileStoreMemory {
+  /** Bytes of the attribute columns (allocated capacity). */
+  columns: number;
+  /** Bytes of the sid → slot map: hash table, per-slot offsets/lengths and the sid byte arena. */
+  index: number;
+  total: number;
+}
+
+/**
+ * Subscriber profiles in columns (one typed array per attribute), addressed by sid. Upsert replaces
+ * the whole profile; deleted slots are reused. Reads on the hot path go through `cols[col][slot]`
+ * (see `compileSegment`), so there is no object per subscriber.
+ */
+export interface ProfileStore {
+  readonly catalogue: readonly Attribute[];
+  readonly layout: Layout;
+  /** Column arrays, indexed by `layout.attrs[i].col`. Replaced (not mutated in place) when the store grows. */
+  readonly cols: readonly Column[];
+  /** Number of live profiles. */
+  readonly size: number;
+  /** Slots in use or freed: scans run over [0, highWater). */
+  readonly highWater: number;
+  readonly capacity: number;
+  /** Inserts or replaces the whole profile of sid; throws PROFILE_ROW_INVALID (nothing written) on a bad value. */
+  upsert(sid: string, attrs: ProfileInput): number;
+  /** Removes sid's profile; false when it was not there. */
+  delete(sid: string): boolean;
+  /** Slot of sid, or −1. */
+  slotOf(sid: string): number;
+  isLive(slot: number): boolean;
+  sidAt(slot: number): string | undefined;
+  /** The decoded profile of sid, or undefined. */
+  get(sid: string): Profile | undefined;
+  decodeSlot(slot: number): Profile;
+  clear(): void;
+  memory(): ProfileStoreMemory;
+}
+
+export interface ProfileStoreOptions {
+  /** Initial slot capacity; the store doubles when full. */
+  capacity?: number;
+  catalogue?: readonly Attribute[];
+}
+
+/** Creates an empty columnar profile store. */
+export function createProfileStore(options: ProfileStoreOptions = {}): ProfileStore {
+  const catalogue = options.catalogue ?? ATTRIBUTES;
+  const layout = buildLayout(catalogue);
+  let capacity = Math.max(16, options.capacity ?? 1024);
+  const cols: Column[] = layout.columnKinds.map((k) => allocColumn(k, capacity));
+  const flags = layout.flagsCol;
+  const index = createSidIndex(capacity);
+  const free: number[] = [];
+  let highWater = 0;
+  let size = 0;
+  const scratch = new Float64Array(layout.attrs.length);
+  const known = new Set(layout.attrs.map((a) => a.attr.name));
+
+  function grow(): void {
+    const next = capacity * 2;
+    for (let c = 0; c < cols.length; c++) {
+      const col = allocColumn(layout.columnKinds[c], next);
+      col.set(cols[c]);
+      cols[c] = col;
+    }
+    index.growSlots(next);
+    capacity = next;
+  }
+
+  function encodeInto(attrs: ProfileInput): void {
+    const list = layout.attrs;
+    for (let i = 0; i < list.length; i++) scratch[i] = encodeValue(list[i], attrs[list[i].attr.name]);
+    for (const key in attrs) {
+      if (key !== 'sid' && !known.has(key)) {
+        throw new AppError('PROFILE_ROW_INVALID', `unknown attribute ${JSON.stringify(key.slice(0, 40))}`, {
+          httpStatus: 400,
+          details: { attribute: key },
+        });
+      }
+    }
+  }
+
+  function write(slot: number): void {
+    const list = layout.attrs;
+    // the live bit, then each bool's two bits, go into the flags words
+    for (let c = 0; c < cols.length; c++) if (layout.columnKinds[c] === 'u32') cols[c][slot] = 0;
+    let word = ALIVE_BIT;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i];
+      if (a.attr.type === 'bool') {
+        if (a.col === flags) word |= scratch[i] << a.shift;
+        else cols[a.col][slot] |= scratch[i] << a.shift;
+      } else {
+        cols[a.col][slot] = scratch[i];
+      }
+    }
+    cols[flags][slot] = word >>> 0;
+  }
+
+  function checkSid(sid: unknown): asserts sid is string {
+    if (typeof sid !== 'string' || !SID_PATTERN.test(sid)) {
+      throw new AppError('PROFILE_ROW_INVALID', 'sid: expected 1–64 characters of [A-Za-z0-9_.:=+/-]', {
+        httpStatus: 400,
+        details: { attribute: 'sid' },
+      });
+    }
+  }
+
+  const store: ProfileStore = {
+    catalogue,
+    layout,
+    cols,
+    get size() {
+      return size;
+    },
+    get highWater() {
+      return highWater;
+    },
+    get capacity() {
+      return capacity;
+    },
+    upsert(sid, attrs) {
+      checkSid(sid);
+      encodeInto(attrs);
+      let slot = index.get(sid);
+      if (slot < 0) {
+        if (free.length > 0) slot = free.pop()!;
+        else {
+          if (highWater === capacity) grow();
+          slot = highWater++;
+        }
+        index.set(sid, slot);
+        size++;
+      }
+      write(slot);
+      return slot;
+    },
+    delete(sid) {
+      const slot = index.remove(sid);
+      if (slot < 0) return false;
+      for (let c = 0; c < cols.length; c++) cols[c][slot] = 0;
+      free.push(slot);
+      size--;
+      return true;
+    },
+    slotOf(sid) {
+      return index.get(sid);
+    },
+    isLive(slot) {
+      return slot >= 0 && slot < highWater && (cols[flags][slot] & ALIVE_BIT) !== 0;
+    },
+    sidAt(slot) {
+      return store.isLive(slot) ? index.sidAt(slot) : undefined;
+    },
+    get(sid) {
+      const slot = index.get(sid);
+      return slot < 0 ? undefined : store.decodeSlot(slot);
+    },
+    decodeSlot(slot) {
+      const out: Profile = {};
+      for (const a of layout.attrs) {
+        const raw = a.attr.type === 'bool' ? (cols[a.col][slot] >>> a.shift) & 3 : cols[a.col][slot];
+        out[a.attr.name] = decodeValue(a, raw);
+      }
+      return out;
+    },
+    clear() {
+      for (const col of cols) col.fill(0);
+      index.clear();
+      free.length = 0;
+      highWater = 0;
+      size = 0;
+    },
+    memory() {
+      const columns = cols.reduce((n, c) => n + c.byteLength, 0);
+      const idx = index.byteLength() + free.length * 8;
+      return { columns, index: idx, total: columns + idx };
+    },
+  };
+  return store;
+}

@@ -1,0 +1,264 @@
+import { AppError } from '../errors.ts';
+import { ATTRIBUTES, type Attribute } from './catalogue.ts';
+import { DAY_MS, encodeValue, toDayNumber } from './codec.ts';
+import { ALIVE_BIT, type AttributeSlot, buildLayout, type Column, type Layout, rawLevels } from './layout.ts';
+import type { ProfileStore } from './profile-store.ts';
+import { type LeafRule, ruleShapeSchema, type SegmentRule, validateRule } from './rule-schema.ts';
+
+/** The compiled predicate: columns, slot, today's UTC day number. Allocation-free. */
+export type SlotTest = (cols: readonly Column[], slot: number, today: number) => boolean;
+
+export interface CompiledSegment {
+  readonly rule: SegmentRule;
+  /** The raw predicate, for hot loops that already hold `store.cols` and the day number. */
+  readonly test: SlotTest;
+  /** True when the profile at `slot` is in the segment at time `nowMs`. */
+  matches(store: ProfileStore, slot: number, nowMs: number): boolean;
+  /** True when sid has a profile that is in the segment (false for unknown sids). */
+  matchesSid(store: ProfileStore, sid: string, nowMs: number): boolean;
+  /** Number of live profiles in the segment. */
+  count(store: ProfileStore, nowMs: number): number;
+  /** Up to `limit` matching sids, a uniform random sample (seeded) of all matches. */
+  sample(store: ProfileStore, nowMs: number, limit: number, seed?: number): string[];
+  /** Matching profiles counted per value of one attribute (enum, bool, int, set); unknown values under `null`. */
+  breakdown(
+    store: ProfileStore,
+    nowMs: number,
+    attr: string,
+  ): { total: number; groups: Record<string, number> };
+}
+
+/** Emits an integer literal; refuses anything else so generated code holds only validated numbers. */
+function lit(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new AppError('INTERNAL', `segment compiler: non-integer literal ${n}`);
+  return n < 0 ? `(${n})` : String(n);
+}
+
+/** Raw value of a rule operand for the attribute (validated beforehand). */
+function rawOf(slot: AttributeSlot, value: unknown): number {
+  if (slot.attr.type === 'timestamp') return toDayNumber(value)!;
+  return encodeValue(slot, value);
+}
+
+function setMask(slot: AttributeSlot, values: readonly unknown[]): number {
+  return encodeValue(slot, values) | 0;
+}
+
+function leafCode(rule: LeafRule, slot: AttributeSlot, colRef: (col: number) => string): string {
+  const type = slot.attr.type;
+  const v = type === 'bool' ? `((${colRef(slot.col)} >>> ${lit(slot.shift)}) & 3)` : colRef(slot.col);
+  const r = (x: unknown) => lit(rawOf(slot, x));
+  switch (rule.op) {
+    case 'exists':
+      return `(${v} !== 0)`;
+    case 'eq':
+      return `(${v} === ${r(rule.value)})`;
+    case 'ne':
+      return `(${v} !== 0 && ${v} !== ${r(rule.value)})`;
+    case 'gt':
+      return `(${v} > ${r(rule.value)})`;
+    case 'gte':
+      return `(${v} >= ${r(rule.value)})`;
+    case 'lt':
+      return `(${v} !== 0 && ${v} < ${r(rule.value)})`;
+    case 'lte':
+      return `(${v} !== 0 && ${v} <= ${r(rule.value)})`;
+    case 'between': {
+      const [lo, hi] = rule.value as [unknown, unknown];
+      return `(${v} !== 0 && ${v} >= ${r(lo)} && ${v} <= ${r(hi)})`;
+    }
+    case 'in':
+    case 'not_in': {
+      const raws = [...new Set(rule.values!.map((x) => rawOf(slot, x)))];
+      const anyOf =
+        rawLevels(slot.attr) <= 32 && raws.length > 2
+          ? `((${lit(raws.reduce((m, x) => m | (1 << x), 0) | 0)} >>> ${v}) & 1) === 1`
+          : raws.map((x) => `${v} === ${lit(x)}`).join(' || ');
+      return rule.op === 'in' ? `(${anyOf})` : `(${v} !== 0 && !(${anyOf}))`;
+    }
+    case 'has_any':
+      return `((${v} & ${lit(setMask(slot, rule.values!))}) !== 0)`;
+    case 'has_all': {
+      const m = lit(setMask(slot, rule.values!));
+      return `((${v} & ${m}) === ${m})`;
+    }
+    case 'has_none':
+      return `((${v} & ${lit(setMask(slot, rule.values!))}) === 0)`;
+    case 'inactive_for_days':
+      // days since = today − day ≥ N  ⇔  day ≤ today − N
+      return `(${v} !== 0 && ${v} <= t - ${lit(rule.days!)})`;
+    case 'days_since': {
+      const parts = [`${v} !== 0`];
+      if (rule.gte !== undefined) parts.push(`${v} <= t - ${lit(rule.gte)}`);
+      if (rule.lte !== undefined) parts.push(`${v} >= t - ${lit(rule.lte)}`);
+      return `(${parts.join(' && ')})`;
+    }
+  }
+}
+
+function ruleCode(rule: SegmentRule, layout: Layout, colRef: (col: number) => string): string {
+  if ('all' in rule) return `(${rule.all.map((r) => ruleCode(r, layout, colRef)).join(' && ')})`;
+  if ('any' in rule) return `(${rule.any.map((r) => ruleCode(r, layout, colRef)).join(' || ')})`;
+  if ('not' in rule) return `!${ruleCode(rule.not, layout, colRef)}`;
+  return leafCode(rule, layout.byName.get(rule.attr)!, colRef);
+}
+
+/** Validates a rule (structure and catalogue) and throws SEGMENT_INVALID (400) listing every issue. */
+export function assertValidRule(rule: unknown, catalogue: readonly Attribute[] = ATTRIBUTES): SegmentRule {
+  const shape = ruleShapeSchema.safeParse(rule);
+  if (!shape.success) {
+    const issues = shape.error.issues.map((i) => ({ path: i.path, reason: 'malformed', message: i.message }));
+    throw new AppError('SEGMENT_INVALID', `segment rule is malformed: ${issues[0]?.message}`, {
+      httpStatus: 400,
+      details: issues,
+    });
+  }
+  const issues = validateRule(shape.data, catalogue);
+  if (issues.length > 0) {
+    throw new AppError(
+      'SEGMENT_INVALID',
+      `segment rule is invalid: ${issues.map((i) => i.message).join('; ')}`,
+      {
+        httpStatus: 400,
+        details: issues,
+      },
+    );
+  }
+  return shape.data;
+}
+
+const layouts = new WeakMap<readonly Attribute[], Layout>();
+function layoutOf(catalogue: readonly Attribute[]): Layout {
+  let layout = layouts.get(catalogue);
+  if (!layout) {
+    layout = buildLayout(catalogue);
+    layouts.set(catalogue, layout);
+  }
+  return layout;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Validates a rule against the catalogue and compiles it once into generated code over the store's
+ * columns. The code is built only from catalogue column numbers and integers computed here, never
+ * from rule text, so a rule cannot inject code.
+ */
+export function compileSegment(
+  rule: SegmentRule,
+  catalogue: readonly Attribute[] = ATTRIBUTES,
+): CompiledSegment {
+  const valid = assertValidRule(rule, catalogue);
+  const layout = layoutOf(catalogue);
+  const expr = ruleCode(valid, layout, (c) => `cols[${lit(c)}][s]`);
+  const test = new Function('cols', 's', 't', `return ${expr};`) as SlotTest;
+
+  const used = [...new Set(layout.attrs.map((a) => a.col))].filter((c) => expr.includes(`cols[${c}]`));
+  const hoist = used.map((c) => `const c${lit(c)} = cols[${lit(c)}];`).join('\n');
+  const loopExpr = ruleCode(valid, layout, (c) => `c${lit(c)}[s]`);
+  const flags = `cols[${lit(layout.flagsCol)}]`;
+  const countFn = new Function(
+    'cols',
+    'n',
+    't',
+    `${hoist}\nconst live = ${flags};\nlet k = 0;\nfor (let s = 0; s < n; s++) if ((live[s] & ${lit(ALIVE_BIT | 0)}) !== 0 && ${loopExpr}) k++;\nreturn k;`,
+  ) as (cols: readonly Column[], n: number, t: number) => number;
+
+  const checkStore = (store: ProfileStore) => {
+    if (store.catalogue !== catalogue) {
+      throw new AppError('INTERNAL', 'segment compiled for another attribute catalogue than the store');
+    }
+  };
+  const today = (nowMs: number) => Math.floor(nowMs / DAY_MS);
+
+  const compiled: CompiledSegment = {
+    rule: valid,
+    test,
+    matches(store, slot, nowMs) {
+      return test(store.cols, slot, Math.floor(nowMs / DAY_MS));
+    },
+    matchesSid(store, sid, nowMs) {
+      const slot = store.slotOf(sid);
+      return slot >= 0 && test(store.cols, slot, Math.floor(nowMs / DAY_MS));
+    },
+    count(store, nowMs) {
+      checkStore(store);
+      return countFn(store.cols, store.highWater, today(nowMs));
+    },
+    sample(store, nowMs, limit, seed = Date.now()) {
+      checkStore(store);
+      const t = today(nowMs);
+      const cols = store.cols;
+      const picked: number[] = [];
+      const random = mulberry32(seed);
+      let seen = 0;
+      for (let s = 0; s < store.highWater; s++) {
+        if (!store.isLive(s) || !test(cols, s, t)) continue;
+        // reservoir sampling: each match ends up in the sample with probability limit / matches
+        if (picked.length < limit) picked.push(s);
+        else {
+          const j = Math.floor(random() * (seen + 1));
+          if (j < limit) picked[j] = s;
+        }
+        seen++;
+      }
+      return picked.map((s) => store.sidAt(s)!);
+    },
+    breakdown(store, nowMs, attrName) {
+      checkStore(store);
+      const slot = layout.byName.get(attrName);
+      const attr = slot?.attr;
+      if (!slot || !attr || attr.type === 'decimal' || attr.type === 'timestamp' || rawLevels(attr) > 65536) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `cannot break down by ${JSON.stringify(attrName)}; use an enum, bool, int or set attribute`,
+          {
+            httpStatus: 400,
+          },
+        );
+      }
+      const t = today(nowMs);
+      const cols = store.cols;
+      const col = cols[slot.col];
+      const isSet = attr.type === 'set';
+      const counts = new Float64Array(isSet ? 33 : attr.type === 'bool' ? 4 : rawLevels(attr));
+      let total = 0;
+      for (let s = 0; s < store.highWater; s++) {
+        if (!store.isLive(s) || !test(cols, s, t)) continue;
+        total++;
+        const raw = attr.type === 'bool' ? (col[s] >>> slot.shift) & 3 : col[s];
+        if (!isSet) counts[raw]++;
+        else if (raw === 0) counts[32]++;
+        else for (let b = 0; b < 32; b++) if (raw & (1 << b)) counts[b]++;
+      }
+      const groups: Record<string, number> = {};
+      if (attr.type === 'set') {
+        attr.values.forEach((name, b) => {
+          if (counts[b] > 0) groups[name] = counts[b];
+        });
+        if (counts[32] > 0) groups.null = counts[32];
+      } else {
+        for (let raw = 0; raw < counts.length; raw++) {
+          if (counts[raw] === 0) continue;
+          let key: string;
+          if (raw === 0) key = 'null';
+          else if (attr.type === 'enum') key = attr.values[raw - 1];
+          else if (attr.type === 'bool') key = String(raw === 2);
+          else key = String(raw - 1 + (attr.type === 'int' ? attr.min : 0));
+          groups[key] = counts[raw];
+        }
+      }
+      return { total, groups };
+    },
+  };
+  return compiled;
+}
