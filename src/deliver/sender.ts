@@ -1,0 +1,491 @@
+import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import { isAppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { SmppAccount } from './account-config.ts';
+import { type Bind, type BindCounters, createBind } from './bind.ts';
+import type { Directory } from './directory.ts';
+import { registerDeliverMetrics } from './metrics.ts';
+import { classifyMo, createMoAssembler } from './mo.ts';
+import type { Outbox, OutboxIntent } from './outbox.ts';
+import {
+  createPartQueue,
+  type OutPart,
+  type PartOutcome,
+  type PartOwner,
+  type PartQueue,
+} from './part-queue.ts';
+import { readDeliverSmRaw } from './pdu-raw.ts';
+import { type MessageState, readReceipt } from './receipt.ts';
+import { createReceiptTracker, type TrackedMessage } from './receipt-tracker.ts';
+import { encodeSms } from './segmentation.ts';
+import type { Pdu } from './smpp-connection.ts';
+import type {
+  DeliverySink,
+  MoHandlers,
+  OutboundSms,
+  Sender,
+  SenderStatus,
+  SendResult,
+  SendStatus,
+} from './types.ts';
+
+export interface SmppSenderOptions {
+  accounts: SmppAccount[];
+  logger: Logger;
+  directory: Directory;
+  /** The at-most-once journal (openOutbox under DATA_DIR). */
+  outbox: Outbox;
+  /** Where message, event and MO rows go (the store's batched writer). */
+  sink?: DeliverySink;
+  /** Consent re-check right before submit: true = may send. */
+  consentCheck?: (sid: string) => boolean;
+  /** Operator blocklist on phone numbers: true = never send. */
+  blocklist?: (msisdn: string) => boolean;
+  mo?: MoHandlers;
+  metrics?: Registry;
+  nowMs?: () => number;
+}
+
+interface AccountRuntime {
+  account: SmppAccount;
+  queue: PartQueue;
+  binds: Bind[];
+}
+
+interface LiveMessage {
+  intent: OutboxIntent;
+  submitDone: boolean;
+  submittedAt: number | null;
+  firstSmscId: string;
+  finalState?: MessageState;
+}
+
+const RECEIPT_ESM_MASK = 0x3c;
+// How long after validity a submitted message keeps waiting for receipts.
+const RECEIPT_GRACE_MS = 3_600_000;
+const LAST_CAMPAIGN_CAP = 100_000;
+
+const MESSAGE_STATUS: Record<MessageState, string> = {
+  queued: 'queued',
+  submitted: 'submitted',
+  enroute: 'submitted',
+  accepted: 'submitted',
+  delivered: 'delivered',
+  expired: 'expired',
+  deleted: 'failed',
+  undeliverable: 'failed',
+  rejected: 'rejected',
+  failed: 'failed',
+  unknown: 'unknown',
+};
+const EVENT_NAME: Record<MessageState, string> = {
+  ...MESSAGE_STATUS,
+  enroute: 'enroute',
+  accepted: 'enroute',
+  submitted: 'submitted',
+};
+
+function addressOf(senderId: string): { ton: number; npi: number } {
+  if (/^\+?[0-9]+$/.test(senderId))
+    return senderId.replace('+', '').length > 8 ? { ton: 1, npi: 1 } : { ton: 3, npi: 0 };
+  // Alphanumeric sender: TON 5, NPI 0.
+  return { ton: 5, npi: 0 };
+}
+
+function relativeValidity(minutes: number): string {
+  const d = Math.floor(minutes / 1440);
+  const h = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `0000${p(d)}${p(h)}${p(m)}00000R`;
+}
+
+/**
+ * The SMPP sender: binds to every configured account, journals each message in the outbox before
+ * its first part is submitted, and reports every state to the sink. `send` resolves when every part
+ * has a submit outcome; receipts arrive later through the sink.
+ */
+export function createSmppSender(opts: SmppSenderOptions): Sender {
+  const log = opts.logger.child({ stage: 'deliver' });
+  const now = opts.nowMs ?? Date.now;
+  const sink: DeliverySink = opts.sink ?? { write: () => undefined };
+  const counters: BindCounters = {
+    submitted: 0,
+    throttled: 0,
+    failed: 0,
+    unknown: 0,
+    reconnects: 0,
+    bindRefusals: 0,
+  };
+  const inFlightKeys = new Set<string>();
+  const lastCampaign = new Map<string, { tenant: string; campaignId: string; storeId: string }>();
+  const assembler = createMoAssembler();
+  let ref = Math.floor(Math.random() * 256);
+  let rr = 0;
+  let closed = false;
+  // Messages with parts accepted by the SMSC, until their final receipt (or validity + grace).
+  const meta = new Map<string, LiveMessage>();
+
+  const event = (intent: OutboxIntent, ev: string, extra: Record<string, unknown> = {}): void => {
+    sink.write('message_events', {
+      ts: now(),
+      message_id: intent.id,
+      tenant: intent.tenant,
+      campaign_id: intent.campaignId,
+      store_id: intent.storeId,
+      sid: intent.sid,
+      event: ev,
+      parts: 0,
+      smsc_message_id: '',
+      error_code: '',
+      detail: '',
+      ...extra,
+    });
+  };
+  const messageRow = (intent: OutboxIntent, status: string, extra: Record<string, unknown> = {}): void => {
+    sink.write('messages', {
+      message_id: intent.id,
+      idempotency_key: intent.key,
+      tenant: intent.tenant,
+      campaign_id: intent.campaignId,
+      fence_id: intent.fenceId,
+      store_id: intent.storeId,
+      sid: intent.sid,
+      parts: intent.parts,
+      encoding: intent.encoding,
+      sender: intent.senderId,
+      status,
+      smsc_message_id: '',
+      created_at: intent.tsMs,
+      submitted_at: null,
+      done_at: null,
+      updated_at: now(),
+      ...extra,
+    });
+  };
+
+  const tracker = createReceiptTracker({
+    onPartState(msg, part, state, receipt) {
+      const intent = meta.get(msg.messageId)?.intent;
+      if (intent)
+        event(intent, EVENT_NAME[state], {
+          smsc_message_id: receipt.id,
+          error_code: receipt.err ?? '',
+          detail: `part ${part + 1}/${msg.parts}`,
+        });
+    },
+    onMessageFinal(msg, state) {
+      const live = meta.get(msg.messageId);
+      if (!live) return;
+      // A receipt can beat the last submit_sm_resp: the final row then waits for the submit outcome.
+      live.finalState = state;
+      if (!live.submitDone) return;
+      meta.delete(msg.messageId);
+      messageRow(live.intent, MESSAGE_STATUS[state], {
+        smsc_message_id: live.firstSmscId,
+        submitted_at: live.submittedAt,
+        done_at: now(),
+      });
+    },
+  });
+
+  // Messages in flight when the previous process died: recorded unknown, never resent.
+  for (const intent of opts.outbox.recovered) {
+    messageRow(intent, 'unknown');
+    event(intent, 'unknown', { error_code: 'DELIVERY_UNKNOWN', detail: 'in flight at restart' });
+    opts.outbox.settle(intent.id, 'unknown');
+  }
+  if (opts.outbox.recovered.length > 0)
+    log.warn({ count: opts.outbox.recovered.length }, 'recovered in-flight messages as unknown');
+
+  const onDeliver = (pdu: Pdu, raw: Buffer): void => {
+    const t = now();
+    const esm = Number(pdu.esm_class ?? 0);
+    const text = typeof pdu.short_message?.message === 'string' ? pdu.short_message.message : undefined;
+    const isReceipt = (esm & RECEIPT_ESM_MASK) !== 0 || pdu.receipted_message_id !== undefined;
+    if (isReceipt) {
+      const receipt = readReceipt({
+        receiptedMessageId: pdu.receipted_message_id,
+        messageState: pdu.message_state,
+        text,
+      });
+      if (!receipt) {
+        log.warn('unparseable delivery receipt');
+        return;
+      }
+      tracker.receive(receipt, pdu.receipted_message_id ?? /id:\s*(\S+)/i.exec(text ?? '')?.[1], t);
+      return;
+    }
+    const fields = readDeliverSmRaw(raw);
+    const from = String(pdu.source_addr ?? '');
+    const full = assembler.add(from, fields.payload, (fields.esmClass & 0x40) !== 0, fields.dataCoding, t);
+    if (full === undefined) return;
+    const sid = opts.directory.reverse(from) ?? '';
+    const kw = classifyMo(full);
+    const moId = randomUUID();
+    const attributed = lastCampaign.get(sid);
+    sink.write('mo_messages', {
+      ts: t,
+      mo_id: moId,
+      sid,
+      short_code: String(pdu.destination_addr ?? ''),
+      keyword: kw.keyword,
+      action: kw.action,
+      tenant: attributed?.tenant ?? '',
+      campaign_id: attributed?.campaignId ?? '',
+      store_id: attributed?.storeId ?? '',
+    });
+    const mo = { moId, sid, shortCode: String(pdu.destination_addr ?? ''), text: full, tsMs: t };
+    if (kw.action === 'opt_out' && sid !== '') opts.mo?.onOptOut?.(sid, kw.keyword, mo);
+    else opts.mo?.onReply?.(mo);
+  };
+
+  const accounts: AccountRuntime[] = opts.accounts.map((account) => {
+    const queue = createPartQueue(account.senderIdTps);
+    const binds: Bind[] = [];
+    for (let i = 0; i < account.binds; i++) {
+      binds.push(
+        createBind({
+          account,
+          index: i,
+          queue,
+          logger: log.child({ account: account.name }),
+          onDeliver,
+          counters,
+        }),
+      );
+    }
+    return { account, queue, binds };
+  });
+  for (const a of accounts) for (const b of a.binds) b.start();
+
+  let ticks = 0;
+  const sweeper = setInterval(() => {
+    const t = now();
+    // With no bind up nothing leaves the queue: expire what outlived its validity anyway.
+    for (const a of accounts) {
+      if (a.binds.some((b) => b.bound) || a.queue.length === 0) continue;
+      for (const p of a.queue.drain()) {
+        if (p.expiresAtMs < t) p.owner.settle(p, { kind: 'expired' });
+        else a.queue.pushBack([p]);
+      }
+    }
+    if (++ticks % 10 === 0) {
+      tracker.sweep(t);
+      assembler.expire(t);
+    }
+  }, 1000);
+  sweeper.unref();
+
+  if (opts.metrics) {
+    registerDeliverMetrics(opts.metrics, {
+      counters,
+      bound: () => accounts.reduce((n, a) => n + a.binds.filter((b) => b.bound).length, 0),
+      queued: () => accounts.reduce((n, a) => n + a.queue.length, 0),
+      tracked: () => tracker.size,
+    });
+  }
+
+  const pickAccount = (): AccountRuntime => {
+    for (let i = 0; i < accounts.length; i++) {
+      const a = accounts[(rr + i) % accounts.length];
+      if (a.binds.some((b) => b.bound)) {
+        rr = (rr + i + 1) % accounts.length;
+        return a;
+      }
+    }
+    return accounts[rr++ % accounts.length];
+  };
+
+  const send = async (msg: OutboundSms): Promise<SendResult> => {
+    const messageId = randomUUID();
+    const none = (status: SendStatus, errorCode?: string): SendResult => ({
+      status,
+      messageId,
+      parts: 0,
+      smscIds: [],
+      errorCode,
+    });
+    if (closed) return none('failed', 'SMPP_NOT_BOUND');
+    if (inFlightKeys.has(msg.idempotencyKey) || opts.outbox.has(msg.idempotencyKey)) return none('duplicate');
+    const msisdn = opts.directory.lookup(msg.sid);
+    if (msisdn === undefined) return none('directory_miss', 'DIRECTORY_MISS');
+    const allowed = (): boolean =>
+      (opts.consentCheck?.(msg.sid) ?? true) && !(opts.blocklist?.(msisdn) ?? false);
+    if (!allowed()) return none('blocked');
+    let encoded: ReturnType<typeof encodeSms>;
+    try {
+      ref = (ref + 1) & 0xff;
+      encoded = encodeSms(msg.text, ref);
+    } catch (err) {
+      return none('failed', isAppError(err) ? err.code : 'SMS_ENCODING_FAILED');
+    }
+    const account = pickAccount();
+    const validityMin = msg.validityMinutes ?? account.account.validityMinutes;
+    const intent: OutboxIntent = {
+      id: messageId,
+      key: msg.idempotencyKey,
+      sid: msg.sid,
+      campaignId: msg.campaignId,
+      fenceId: msg.fenceId,
+      storeId: msg.storeId ?? '',
+      tenant: msg.tenant ?? '',
+      senderId: msg.senderId,
+      parts: encoded.parts.length,
+      encoding: encoded.encoding === 'GSM-7' ? 'GSM7' : 'UCS2',
+      tsMs: now(),
+    };
+    inFlightKeys.add(msg.idempotencyKey);
+    try {
+      // At most once: the key is on disk before anything can reach the SMSC.
+      await opts.outbox.intend(intent);
+    } catch (err) {
+      inFlightKeys.delete(msg.idempotencyKey);
+      if (isAppError(err, 'VERSION_CONFLICT')) return none('duplicate');
+      throw err;
+    }
+    const src = addressOf(msg.senderId);
+    const expiresAtMs = intent.tsMs + validityMin * 60_000;
+    const validity = relativeValidity(validityMin);
+    return new Promise<SendResult>((resolve) => {
+      const outcomes: (PartOutcome | undefined)[] = new Array(encoded.parts.length).fill(undefined);
+      let settled = 0;
+      let aborted = false;
+      const tracked: TrackedMessage = {
+        messageId,
+        parts: encoded.parts.length,
+        states: new Array(encoded.parts.length).fill('queued'),
+        expiresAtMs: expiresAtMs + RECEIPT_GRACE_MS,
+        done: false,
+      };
+      const live: LiveMessage = { intent, submitDone: false, submittedAt: null, firstSmscId: '' };
+      const owner: PartOwner = {
+        precheck: allowed,
+        get aborted() {
+          return aborted;
+        },
+        settle(part: OutPart, outcome: PartOutcome) {
+          if (outcomes[part.index] !== undefined) return;
+          outcomes[part.index] = outcome;
+          settled++;
+          const detail = `part ${part.index + 1}/${outcomes.length}`;
+          if (outcome.kind === 'submitted') {
+            tracked.states[part.index] = 'submitted';
+            if (live.firstSmscId === '') live.firstSmscId = outcome.smscId;
+            live.submittedAt ??= now();
+            meta.set(messageId, live);
+            event(intent, 'submitted', { parts: outcomes.length, smsc_message_id: outcome.smscId, detail });
+            tracker.register(tracked, part.index, outcome.smscId, now());
+          } else {
+            if (outcome.kind === 'failed')
+              event(intent, 'submit_failed', { error_code: outcome.error, detail });
+            else if (outcome.kind === 'unknown')
+              event(intent, 'unknown', { error_code: outcome.error, detail });
+            else if (outcome.kind === 'expired') event(intent, 'expired', { detail });
+            if (outcome.kind !== 'unknown') aborted = true;
+          }
+          if (settled === outcomes.length) finish();
+        },
+      };
+      const finish = (): void => {
+        inFlightKeys.delete(msg.idempotencyKey);
+        live.submitDone = true;
+        const smscIds = outcomes.map((o) => (o?.kind === 'submitted' ? o.smscId : ''));
+        const kinds = outcomes.map((o) => o?.kind);
+        let status: SendStatus;
+        let errorCode: string | undefined;
+        if (kinds[0] === 'blocked') status = 'blocked';
+        else if (kinds.includes('unknown')) status = 'unknown';
+        else if (kinds.every((k) => k === 'submitted')) status = 'submitted';
+        else if (kinds.includes('failed')) status = 'failed';
+        else status = 'expired';
+        for (const o of outcomes)
+          if (o && (o.kind === 'failed' || o.kind === 'unknown')) errorCode ??= o.error;
+        opts.outbox.settle(messageId, status);
+        const t = now();
+        if (status === 'submitted') {
+          if (live.finalState !== undefined) {
+            meta.delete(messageId);
+            messageRow(intent, MESSAGE_STATUS[live.finalState], {
+              smsc_message_id: smscIds[0],
+              submitted_at: live.submittedAt,
+              done_at: t,
+            });
+          } else
+            messageRow(intent, 'submitted', { smsc_message_id: smscIds[0], submitted_at: live.submittedAt });
+          if (lastCampaign.size >= LAST_CAMPAIGN_CAP)
+            lastCampaign.delete(lastCampaign.keys().next().value as string);
+          lastCampaign.set(msg.sid, {
+            tenant: intent.tenant,
+            campaignId: intent.campaignId,
+            storeId: intent.storeId,
+          });
+        } else {
+          // Parts accepted before another part failed still get receipts (events); the row says why it stopped.
+          if (!smscIds.some((id) => id !== '')) meta.delete(messageId);
+          messageRow(intent, status === 'blocked' ? 'rejected' : status, {
+            smsc_message_id: live.firstSmscId,
+            submitted_at: live.submittedAt,
+            done_at: status === 'unknown' ? null : t,
+          });
+        }
+        resolve({
+          status,
+          messageId,
+          parts: outcomes.length,
+          encoding: encoded.encoding,
+          smscIds,
+          errorCode,
+        });
+      };
+      const parts: OutPart[] = encoded.parts.map((sm, index) => ({
+        owner,
+        index,
+        senderId: msg.senderId,
+        expiresAtMs,
+        retries: 0,
+        params: {
+          source_addr_ton: src.ton,
+          source_addr_npi: src.npi,
+          source_addr: msg.senderId,
+          dest_addr_ton: 1,
+          dest_addr_npi: 1,
+          destination_addr: msisdn,
+          esm_class: encoded.udh ? 0x40 : 0,
+          registered_delivery: account.account.registeredDelivery ? 1 : 0,
+          validity_period: validity,
+          data_coding: encoded.dataCoding,
+          short_message: sm,
+        },
+      }));
+      account.queue.pushBack(parts);
+      for (const b of account.binds) b.pump();
+    });
+  };
+
+  return {
+    send,
+    status(): SenderStatus {
+      return {
+        accounts: accounts.map((a) => ({
+          name: a.account.name,
+          binds: a.binds.length,
+          bound: a.binds.filter((b) => b.bound).length,
+          queued: a.queue.length,
+          inFlight: a.binds.reduce((n, b) => n + b.inFlight, 0),
+        })),
+        outboxPending: opts.outbox.pending,
+      };
+    },
+    async close() {
+      closed = true;
+      clearInterval(sweeper);
+      await Promise.all(accounts.flatMap((a) => a.binds.map((b) => b.stop())));
+      // Parts never written to a socket were not sent: their messages end without reaching the SMSC.
+      for (const a of accounts) {
+        for (const p of a.queue.drain()) p.owner.settle(p, { kind: 'failed', error: 'SMPP_NOT_BOUND' });
+      }
+    },
+  };
+}

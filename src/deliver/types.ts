@@ -1,0 +1,79 @@
+import type { SmsEncoding } from './segmentation.ts';
+
+/** One marketing SMS to send, as the decide stage hands it over. */
+export interface OutboundSms {
+  /** (sid, campaign, trigger) — the same key is never submitted twice, across restarts too. */
+  idempotencyKey: string;
+  sid: string;
+  campaignId: string;
+  fenceId: string;
+  storeId?: string;
+  tenant?: string;
+  /** Alphanumeric (≤ 11 chars, TON 5) or numeric sender. */
+  senderId: string;
+  text: string;
+  /** How long the offer stays relevant; becomes validity_period. Default: the account's (120 min). */
+  validityMinutes?: number;
+}
+
+export type SendStatus =
+  /** Every part was accepted by the SMSC (submit_sm_resp ESME_ROK). */
+  | 'submitted'
+  /** The key was already sent or is in flight; nothing was submitted. */
+  | 'duplicate'
+  /** Consent or the blocklist said no at the last check; nothing was submitted. */
+  | 'blocked'
+  /** No phone number for the subscriber; nothing was submitted. */
+  | 'directory_miss'
+  /** The SMSC rejected a part for good (see errorCode). */
+  | 'failed'
+  /** The validity period passed before the message could be submitted. */
+  | 'expired'
+  /** A part was written but its response never came (timeout, connection lost): never resent. */
+  | 'unknown';
+
+export interface SendResult {
+  status: SendStatus;
+  messageId: string;
+  parts: number;
+  encoding?: SmsEncoding;
+  /** SMSC ids of the accepted parts, in part order ('' for a part not accepted). */
+  smscIds: string[];
+  /** command_status name or AppError code that decided a non-submitted outcome. */
+  errorCode?: string;
+}
+
+/** The delivery transport: implemented by the SMPP sender (and usable against the simulator). */
+export interface Sender {
+  send(msg: OutboundSms): Promise<SendResult>;
+  /** Binds currently bound, per account name. */
+  status(): SenderStatus;
+  close(): Promise<void>;
+}
+
+export interface SenderStatus {
+  accounts: { name: string; binds: number; bound: number; queued: number; inFlight: number }[];
+  outboxPending: number;
+}
+
+/** Rows the stage records; main.ts wires this to the store's batched writer. */
+export interface DeliverySink {
+  write(table: 'messages' | 'message_events' | 'mo_messages', row: Record<string, unknown>): void;
+}
+
+/** An inbound SMS (MO) after reassembly. */
+export interface MoMessage {
+  moId: string;
+  /** Subscriber pseudonym; '' when the number is not in the directory. */
+  sid: string;
+  shortCode: string;
+  text: string;
+  tsMs: number;
+}
+
+export interface MoHandlers {
+  /** A STOP-like keyword arrived: the consent engine records the opt-out (effective immediately). */
+  onOptOut?: (sid: string, keyword: string, mo: MoMessage) => void;
+  /** Any other reply (e.g. a promo code), for conversion attribution. */
+  onReply?: (mo: MoMessage) => void;
+}
