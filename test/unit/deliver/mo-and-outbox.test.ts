@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import pino from 'pino';
+import { classifyMo, createMoAssembler } from '../../../src/deliver/mo.ts';
+import { type OutboxIntent, openOutbox } from '../../../src/deliver/outbox.ts';
+import { encodeSms } from '../../../src/deliver/segmentation.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+test('STOP words in English, Ukrainian and Russian are opt-outs whatever the case and punctuation', () => {
+  for (const t of ['STOP', 'stop!', ' Stop please', 'СТОП', 'стоп.', 'Відписатися', 'отписка']) {
+    assert.equal(classifyMo(t).action, 'opt_out', t);
+  }
+  assert.equal(classifyMo('K7Q2').action, 'none');
+  assert.equal(classifyMo('help').action, 'help');
+  assert.equal(classifyMo('stopwatch').action, 'none');
+});
+
+test('concatenated MO parts arriving out of order are reassembled once complete', () => {
+  const text = `${'Дякую, '.repeat(12)}😀 СТОП`;
+  const enc = encodeSms(text, 99);
+  const asm = createMoAssembler();
+  assert.ok(enc.parts.length >= 2);
+  const order = [...enc.parts.keys()].reverse();
+  let out: string | undefined;
+  for (const i of order) out = asm.add('380501112233', enc.parts[i], true, 8, 0) ?? out;
+  assert.equal(out, text);
+  assert.equal(asm.pending, 0);
+});
+
+function buildIntent(over: Partial<OutboxIntent> = {}): OutboxIntent {
+  return {
+    id: 'm1',
+    key: 's1|c1|enter',
+    sid: 's1',
+    campaignId: 'c1',
+    fenceId: 'f1',
+    storeId: '',
+    tenant: 't',
+    senderId: 'Shop',
+    parts: 1,
+    encoding: 'GSM7',
+    tsMs: Date.now(),
+    ...over,
+  };
+}
+
+test('after a restart, keys are remembered and intents without an outcome come back as recovered', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger });
+  await a.intend(buildIntent({ id: 'm1', key: 'k1' }));
+  await a.intend(buildIntent({ id: 'm2', key: 'k2' }));
+  a.settle('m1', 'submitted');
+  await a.close();
+  const b = await openOutbox({ dir, logger });
+  assert.equal(b.has('k1'), true);
+  assert.equal(b.has('k2'), true);
+  assert.deepEqual(
+    b.recovered.map((i) => i.id),
+    ['m2'],
+  );
+  await assert.rejects(b.intend(buildIntent({ id: 'm3', key: 'k1' })), { code: 'VERSION_CONFLICT' });
+  await b.close();
+  const c = await openOutbox({ dir, logger });
+  assert.equal(c.recovered.length, 0, 'recovered intents are compacted into keys');
+  assert.equal(c.has('k2'), true);
+  await c.close();
+});
