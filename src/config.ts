@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSmppAccounts } from './deliver/account-config.ts';
 import { AppError } from './errors.ts';
 
 const bool = z
@@ -77,9 +78,27 @@ export const configSchema = z.object({
   API_RATE_LIMIT_PER_MIN: int(1, 10_000_000).default(600).describe('Requests per minute per API key.'),
 
   // delivery
-  SMPP_ACCOUNTS: optionalString.describe(
-    'JSON array of SMSC accounts (host, port, systemId, password, binds, tps, ...). Unset: local SMSC simulator.',
-  ),
+  SMPP_ACCOUNTS: optionalString
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        parseSmppAccounts(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      }
+    })
+    .describe(
+      'JSON array of SMSC accounts: systemId (required), host, port, password, systemType, bindType (transceiver | transmitter+receiver), binds, tps (parts/s per bind), senderIdTps, window, enquireLinkSec, responseTimeoutMs, reconnectMinMs, reconnectMaxMs, throttleBackoffMs, validityMinutes (default 120), registeredDelivery. Unset: the local SMSC simulator.',
+    ),
+  SMSC_SIM_PORT: int(0, 65535)
+    .default(2775)
+    .describe('Port of the SMSC simulator (`npm run smsc`, and the service when SMPP_ACCOUNTS is unset).'),
+  SMSC_SIM_TPS: int(0, 1_000_000)
+    .default(200)
+    .describe('Submits per second the SMSC simulator accepts before answering ESME_RTHROTTLED (0 = no limit).'),
+  DELIVERY_OUTBOX_RETENTION_DAYS: int(1, 365)
+    .default(7)
+    .describe('Days the delivery outbox journal (DATA_DIR/deliver) remembers idempotency keys.'),
   DIRECTORY_FILE: optionalString.describe('CSV/NDJSON of sid → phone number used by delivery only.'),
   DEMO: bool
     .default(true)
