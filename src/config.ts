@@ -95,7 +95,9 @@ export const configSchema = z.object({
     .describe('Port of the SMSC simulator (`npm run smsc`, and the service when SMPP_ACCOUNTS is unset).'),
   SMSC_SIM_TPS: int(0, 1_000_000)
     .default(200)
-    .describe('Submits per second the SMSC simulator accepts before answering ESME_RTHROTTLED (0 = no limit).'),
+    .describe(
+      'Submits per second the SMSC simulator accepts before answering ESME_RTHROTTLED (0 = no limit).',
+    ),
   DELIVERY_OUTBOX_RETENTION_DAYS: int(1, 365)
     .default(7)
     .describe('Days the delivery outbox journal (DATA_DIR/deliver) remembers idempotency keys.'),
