@@ -11,14 +11,35 @@ export {
   REGIONS,
 } from './catalogue.ts';
 export { DAY_MS, decodeValue, encodeValue, type Profile, type ProfileInput, toDayNumber } from './codec.ts';
+export {
+  createRandom,
+  type GeneratedProfile,
+  type GeneratorOptions,
+  generateSubscribers,
+  syntheticSid,
+} from './generator.ts';
 export { ALIVE_BIT, type AttributeSlot, buildLayout, type Column, type Layout } from './layout.ts';
+export {
+  type LoadError,
+  type LoadOptions,
+  type LoadResult,
+  loadProfilesCsv,
+  loadProfilesNdjson,
+} from './loaders.ts';
+export { createObjectEvaluator } from './object-evaluator.ts';
 export {
   createProfileStore,
   type ProfileStore,
   type ProfileStoreMemory,
   type ProfileStoreOptions,
 } from './profile-store.ts';
-export { assertValidRule, type CompiledSegment, compileSegment, type SlotTest } from './rule-compiler.ts';
+export {
+  assertValidRule,
+  type CompiledSegment,
+  compileSegment,
+  monthOfDay,
+  type SlotTest,
+} from './rule-compiler.ts';
 export {
   LEAF_OPS,
   type LeafOp,
@@ -35,3 +56,6 @@ export {
   segmentSchema,
   validateRule,
 } from './rule-schema.ts';
+export { loadSegmentCatalogue, parseSegment } from './segment-catalogue.ts';
+export { type CompiledSql, compileSegmentSql, type SqlCompileOptions } from './sql-compiler.ts';
+export { columnType, deletionRow, profileToRow, subscribersTableDdl } from './sql-schema.ts';

@@ -84,6 +84,8 @@ function leafCode(rule: LeafRule, slot: AttributeSlot, colRef: (col: number) => 
     }
     case 'has_none':
       return `((${v} & ${lit(setMask(slot, rule.values!))}) === 0)`;
+    case 'current_month':
+      return `(${v} === month(t) + ${lit(1 - (slot.attr as { min: number }).min)})`;
     case 'inactive_for_days':
       // days since = today − day ≥ N  ⇔  day ≤ today − N
       return `(${v} !== 0 && ${v} <= t - ${lit(rule.days!)})`;
@@ -127,6 +129,19 @@ export function assertValidRule(rule: unknown, catalogue: readonly Attribute[] =
   return shape.data;
 }
 
+/** Month (1–12) of a UTC day number, without allocating a Date (Hinnant's civil-from-days). */
+export function monthOfDay(day: number): number {
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  return mp < 10 ? mp + 3 : mp - 9;
+}
+
 const layouts = new WeakMap<readonly Attribute[], Layout>();
 function layoutOf(catalogue: readonly Attribute[]): Layout {
   let layout = layouts.get(catalogue);
@@ -160,18 +175,18 @@ export function compileSegment(
   const valid = assertValidRule(rule, catalogue);
   const layout = layoutOf(catalogue);
   const expr = ruleCode(valid, layout, (c) => `cols[${lit(c)}][s]`);
-  const test = new Function('cols', 's', 't', `return ${expr};`) as SlotTest;
+  const test = new Function('month', `return function test(cols, s, t) { return ${expr}; };`)(
+    monthOfDay,
+  ) as SlotTest;
 
   const used = [...new Set(layout.attrs.map((a) => a.col))].filter((c) => expr.includes(`cols[${c}]`));
   const hoist = used.map((c) => `const c${lit(c)} = cols[${lit(c)}];`).join('\n');
   const loopExpr = ruleCode(valid, layout, (c) => `c${lit(c)}[s]`);
   const flags = `cols[${lit(layout.flagsCol)}]`;
   const countFn = new Function(
-    'cols',
-    'n',
-    't',
-    `${hoist}\nconst live = ${flags};\nlet k = 0;\nfor (let s = 0; s < n; s++) if ((live[s] & ${lit(ALIVE_BIT | 0)}) !== 0 && ${loopExpr}) k++;\nreturn k;`,
-  ) as (cols: readonly Column[], n: number, t: number) => number;
+    'month',
+    `return function count(cols, n, t) {\n${hoist}\nconst live = ${flags};\nlet k = 0;\nfor (let s = 0; s < n; s++) if ((live[s] & ${lit(ALIVE_BIT | 0)}) !== 0 && ${loopExpr}) k++;\nreturn k;\n};`,
+  )(monthOfDay) as (cols: readonly Column[], n: number, t: number) => number;
 
   const checkStore = (store: ProfileStore) => {
     if (store.catalogue !== catalogue) {
@@ -217,7 +232,13 @@ export function compileSegment(
       checkStore(store);
       const slot = layout.byName.get(attrName);
       const attr = slot?.attr;
-      if (!slot || !attr || attr.type === 'decimal' || attr.type === 'timestamp' || rawLevels(attr) > 65536) {
+      if (
+        !slot ||
+        !attr ||
+        attr.type === 'decimal' ||
+        attr.type === 'timestamp' ||
+        (attr.type === 'int' && rawLevels(attr) > 65536)
+      ) {
         throw new AppError(
           'VALIDATION_FAILED',
           `cannot break down by ${JSON.stringify(attrName)}; use an enum, bool, int or set attribute`,

@@ -13,6 +13,7 @@ export const LEAF_OPS = [
   'has_none',
   'inactive_for_days',
   'days_since',
+  'current_month',
 ] as const;
 export type LeafOp = (typeof LEAF_OPS)[number];
 
@@ -82,7 +83,7 @@ export const ruleShapeSchema: z.ZodType<SegmentRule> = z.lazy(() =>
 ) as z.ZodType<SegmentRule>;
 
 const OPS_BY_TYPE: Record<Attribute['type'], readonly LeafOp[]> = {
-  int: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'exists'],
+  int: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'exists', 'current_month'],
   decimal: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'exists'],
   enum: ['eq', 'ne', 'in', 'not_in', 'exists'],
   bool: ['eq', 'ne', 'exists'],
@@ -225,6 +226,15 @@ function validateLeaf(
         });
       return;
     case 'exists':
+      return;
+    case 'current_month':
+      if (attr.type !== 'int' || attr.min !== 1 || attr.max !== 12) {
+        out.push({
+          path: [...path, 'op'],
+          reason: 'operator_not_applicable',
+          message: `current_month applies to month attributes (1..12), not ${attr.name}`,
+        });
+      }
       return;
     case 'inactive_for_days':
       if (rule.days === undefined) missing('days');
