@@ -45,10 +45,13 @@ export {
   hashApiKey,
   type StoredKey,
 } from './auth.ts';
+export { createFenceSync, type FenceSync } from './fence-sync.ts';
 export { createHttpMetrics, createMetricsRegistry } from './metrics.ts';
 export { buildOpenApiDocument, openApiPath, problemSchema } from './openapi.ts';
 export { HTTP_STATUS_BY_CODE, httpStatusOf, type Problem, toProblem, validationError } from './problem.ts';
 export { createRateLimiter, type RateLimiter } from './rate-limit.ts';
+export { type ApiKeyView, createKeyRing, type KeyRing, resolveAdminKey } from './repos/api-keys.ts';
+export { createGeofenceRepo, type GeofenceRepo, type StoredFence } from './repos/geofences.ts';
 export {
   defineRoute,
   type HandlerContext,
@@ -63,5 +66,9 @@ export {
   type RouteSpec,
   reply,
 } from './route.ts';
+export { auditRoutes } from './routes/audit.ts';
+export { type GeofenceRouteDeps, geofenceRoutes } from './routes/geofences.ts';
+export { apiRoutes } from './routes/index.ts';
+export { keyRoutes } from './routes/keys.ts';
 export { type ApiServer, createApiServer } from './server.ts';
 export { canSee, tenantForWrite, tenantScope } from './tenancy.ts';

@@ -79,6 +79,12 @@ export function buildOpenApiDocument(
       if (Number(status) === route.status) continue;
       responses[Number(status)] = { description, content: problemContent };
     }
+    for (const [status, other] of Object.entries(route.otherResponses)) {
+      responses[Number(status)] = {
+        description: other.description,
+        content: { 'application/json': { schema: other.schema } },
+      };
+    }
 
     const request: NonNullable<Parameters<OpenAPIRegistry['registerPath']>[0]['request']> = {};
     const params = paramsSchemaOf(route);

@@ -107,8 +107,7 @@ export function toProblem(err: unknown): Problem {
     detail: status >= 500 && appErr.code === 'INTERNAL' ? 'internal error' : appErr.message,
     code: appErr.code,
   };
-  const details = appErr.details as { errors?: unknown } | undefined;
-  if (details && Array.isArray(details.errors)) problem.errors = details.errors as Problem['errors'];
+  if (status < 500) Object.assign(problem, publicDetails(appErr.details));
   return problem;
 }
 
@@ -120,4 +119,27 @@ export function sendProblem(res: Response, problem: Problem, headers: Record<str
   }
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/**
+ * The parts of AppError details shown to clients: validation issues as `errors`, and a few
+ * well-known scalar fields (the geo stage's `problem` and `feature`, concurrency versions).
+ */
+function publicDetails(details: unknown): Partial<Problem> {
+  if (!details || typeof details !== 'object') return {};
+  const d = details as Record<string, unknown>;
+  const out: Partial<Problem> = {};
+  const list = Array.isArray(d.errors) ? d.errors : Array.isArray(d.issues) ? d.issues : undefined;
+  if (list) {
+    out.errors = list.slice(0, 50).map((e) => {
+      const i = e as { path?: unknown; message?: unknown };
+      const path = Array.isArray(i.path) ? issuePath(i.path) : String(i.path ?? '') || '(root)';
+      return { path, message: String(i.message ?? '') };
+    });
+  }
+  for (const key of ['problem', 'feature', 'expectedVersion', 'currentVersion', 'retryAfterSec'] as const) {
+    const v = d[key];
+    if (typeof v === 'string' || typeof v === 'number') out[key] = v;
+  }
+  return out;
 }

@@ -76,6 +76,8 @@ export interface RouteSpec<
   status?: number;
   /** Other answers worth documenting (e.g. { 409: 'stale version' }); 400/401/403/404/429 are implied. */
   errors?: Record<number, string>;
+  /** Other success answers (e.g. a bulk import's 200 next to a create's 201). */
+  otherResponses?: Record<number, { description: string; schema: z.ZodType }>;
   handler(ctx: HandlerContext<Infer<BS>, Infer<QS>, Infer<PS>>): Promise<HandlerResult> | HandlerResult;
 }
 
@@ -96,6 +98,7 @@ export interface RouteDef {
   readonly responseContentType?: string;
   readonly status: number;
   readonly errors: Record<number, string>;
+  readonly otherResponses: Record<number, { description: string; schema: z.ZodType }>;
   readonly handler: (
     ctx: HandlerContext<unknown, unknown, unknown>,
   ) => Promise<HandlerResult> | HandlerResult;
@@ -130,6 +133,7 @@ export function defineRoute<
     responseContentType: spec.responseContentType,
     status: spec.status ?? 200,
     errors: spec.errors ?? {},
+    otherResponses: spec.otherResponses ?? {},
     handler: spec.handler as RouteDef['handler'],
   };
 }

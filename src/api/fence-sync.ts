@@ -1,0 +1,69 @@
+import type { Matcher } from '../geo/index.ts';
+import type { Logger } from '../logger.ts';
+import type { GeofenceRepo } from './repos/geofences.ts';
+
+export interface FenceSync {
+  /** Applies changes stored since the last poll; resolves with how many fences changed. */
+  poll(): Promise<number>;
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * Keeps a matcher in step with geofence changes made through other instances' APIs: every
+ * `intervalMs` it reads the fences written since the last poll and upserts/removes them. (Changes
+ * made through this instance's API reach its matcher immediately.)
+ */
+export function createFenceSync(opts: {
+  geofences: GeofenceRepo;
+  matcher: Pick<Matcher, 'upsert' | 'remove'>;
+  logger: Logger;
+  /** Poll period; 1000 ms keeps the "a change reaches the matcher within a second" promise across instances. */
+  intervalMs?: number;
+  /** Changes after this time are applied (ms since epoch); default: now, as the matcher was just loaded. */
+  sinceMs?: number;
+}): FenceSync {
+  const logger = opts.logger.child({ stage: 'api', component: 'fence-sync' });
+  // Rows are stamped by the writer's clock: re-read a short overlap so a row stamped a little in the
+  // past (clock skew, slow insert) is not skipped. Re-applying a fence is idempotent.
+  const overlapMs = 2000;
+  let sinceMs = opts.sinceMs ?? Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  const seen = new Map<string, number>();
+
+  const poll = async (): Promise<number> => {
+    const { upserts, removed, untilMs } = await opts.geofences.changedSince(sinceMs - overlapMs);
+    sinceMs = Math.max(sinceMs, untilMs);
+    // The overlap re-reads recent changes: apply each (id, version) once.
+    const fresh = upserts.filter((c) => seen.get(c.id) !== c.version);
+    const gone = removed.filter((c) => seen.get(c.id) !== c.version);
+    if (fresh.length > 0) opts.matcher.upsert(fresh.map((c) => c.fence!));
+    if (gone.length > 0) opts.matcher.remove(gone.map((c) => c.id));
+    for (const c of [...fresh, ...gone]) seen.set(c.id, c.version);
+    if (seen.size > 100_000) seen.clear();
+    return fresh.length + gone.length;
+  };
+
+  return {
+    poll,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        poll()
+          .then((n) => n > 0 && logger.debug({ changed: n }, 'geofence changes applied'))
+          .catch((err) => logger.warn({ err }, 'geofence sync poll failed'))
+          .finally(() => {
+            running = false;
+          });
+      }, opts.intervalMs ?? 1000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, isAppError } from '../../errors.ts';
+import { type BBox, type Fence, type FenceLimits, fenceToFeature, validateFence } from '../../geo/index.ts';
+import type { Logger } from '../../logger.ts';
+import { createDefinitions, type Store } from '../../store/index.ts';
+
+/** A fence as stored (the definition body) and answered: a GeoJSON Feature with its bbox. */
+export type FenceFeature = ReturnType<typeof fenceToFeature> & { bbox: BBox };
+
+export interface StoredFence {
+  id: string;
+  tenant: string;
+  version: number;
+  deleted: boolean;
+  feature: FenceFeature;
+  updatedAtMs: number;
+  updatedBy: string;
+}
+
+export interface FenceListFilter {
+  tenant?: string;
+  tag?: string;
+  /** Fences whose bounding box intersects this one (no antimeridian wrap). */
+  bbox?: BBox;
+  /** Keyset pagination: ids strictly after this one. */
+  afterId?: string;
+  limit: number;
+}
+
+/** One changed fence: its id and stored version, and the fence itself unless it was removed. */
+export interface FenceChange {
+  id: string;
+  version: number;
+  fence?: Fence;
+}
+
+export type BulkMode = 'create' | 'upsert';
+
+export interface BulkWriteResult {
+  id: string;
+  status: 'created' | 'replaced' | 'conflict';
+  version?: number;
+  message?: string;
+}
+
+export interface GeofenceRepo {
+  get(id: string): Promise<StoredFence | undefined>;
+  list(filter: FenceListFilter): Promise<StoredFence[]>;
+  /** Every live fence, revalidated against the current limits (for the matcher at start-up). */
+  all(): Promise<Fence[]>;
+  /** Fences changed (written or deleted) after `sinceMs`, for keeping other instances' matchers current. */
+  changedSince(sinceMs: number): Promise<{ upserts: FenceChange[]; removed: FenceChange[]; untilMs: number }>;
+  /** Writes a new version; expectedVersion 0 = must not exist. Stale → VERSION_CONFLICT. */
+  put(fence: Fence, opts: { expectedVersion: number; actor: string }): Promise<number>;
+  remove(id: string, opts: { expectedVersion?: number; actor: string }): Promise<number>;
+  /**
+   * Writes many fences of one tenant in two inserts (rows + audit rows). `create` refuses ids that
+   * exist; `upsert` replaces the tenant's own fences. An id held by another tenant is always a conflict.
+   */
+  bulkWrite(
+    fences: readonly Fence[],
+    opts: { tenant: string; mode: BulkMode; actor: string },
+  ): Promise<BulkWriteResult[]>;
+}
+
+interface Row {
+  id: string;
+  tenant: string;
+  version: string | number;
+  deleted: number;
+  body: string;
+  updated_at_ms: string | number;
+  updated_by: string;
+}
+
+const COLS =
+  'id, tenant, version, deleted, body, toUnixTimestamp64Milli(updated_at) AS updated_at_ms, updated_by';
+
+function toStored(r: Row): StoredFence {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    version: Number(r.version),
+    deleted: Number(r.deleted) === 1,
+    feature: JSON.parse(r.body) as FenceFeature,
+    updatedAtMs: Number(r.updated_at_ms),
+    updatedBy: r.updated_by,
+  };
+}
+
+/** The stored form of a fence. */
+export function fenceFeature(fence: Fence): FenceFeature {
+  return { ...fenceToFeature(fence), bbox: fence.bbox };
+}
+
+/**
+ * Geofences in the store's `geofences` definitions table. Single writes go through the store's
+ * definitions (per-id serialisation, optimistic concurrency, audit rows); filtered reads and bulk
+ * imports query the table directly.
+ */
+export function createGeofenceRepo(opts: {
+  store: Store;
+  limits: FenceLimits;
+  logger: Logger;
+}): GeofenceRepo {
+  const { store, limits } = opts;
+  const logger = opts.logger.child({ stage: 'api', component: 'geofences' });
+  const defs = createDefinitions<FenceFeature>({ store, table: 'geofences' });
+  const table = `${store.database}.geofences`;
+
+  const revalidate = (s: StoredFence): Fence | undefined => {
+    try {
+      return validateFence(s.feature, limits, `"${s.id}"`);
+    } catch (err) {
+      if (!isAppError(err, 'GEOFENCE_INVALID')) throw err;
+      // Limits may have been lowered since the fence was stored: it stays stored but is not matched.
+      logger.warn({ fenceId: s.id, err: err.message }, 'stored geofence no longer valid; not loaded');
+      return undefined;
+    }
+  };
+
+  return {
+    async get(id) {
+      const d = await defs.get(id);
+      return d
+        ? {
+            id: d.id,
+            tenant: d.tenant,
+            version: d.version,
+            deleted: d.deleted,
+            feature: d.body,
+            updatedAtMs: d.updatedAtMs,
+            updatedBy: d.updatedBy,
+          }
+        : undefined;
+    },
+    async list(f) {
+      const where = ['deleted = 0'];
+      const params: Record<string, unknown> = { limit: f.limit };
+      if (f.tenant !== undefined) {
+        where.push('tenant = {tenant:String}');
+        params.tenant = f.tenant;
+      }
+      if (f.tag !== undefined) {
+        where.push("has(JSONExtract(body, 'properties', 'tags', 'Array(String)'), {tag:String})");
+        params.tag = f.tag;
+      }
+      if (f.bbox) {
+        where.push(
+          "JSONExtract(body, 'bbox', 1, 'Float64') <= {maxLon:Float64} AND JSONExtract(body, 'bbox', 3, 'Float64') >= {minLon:Float64}",
+          "JSONExtract(body, 'bbox', 2, 'Float64') <= {maxLat:Float64} AND JSONExtract(body, 'bbox', 4, 'Float64') >= {minLat:Float64}",
+        );
+        [params.minLon, params.minLat, params.maxLon, params.maxLat] = f.bbox;
+      }
+      if (f.afterId !== undefined) {
+        where.push('id > {afterId:String}');
+        params.afterId = f.afterId;
+      }
+      const rows = await store.query<Row>(
+        `SELECT ${COLS} FROM ${table} FINAL WHERE ${where.join(' AND ')} ORDER BY id LIMIT {limit:UInt32}`,
+        params,
+      );
+      return rows.map(toStored);
+    },
+    async all() {
+      const out: Fence[] = [];
+      let afterId = '';
+      for (;;) {
+        const rows = await store.query<Row>(
+          `SELECT ${COLS} FROM ${table} FINAL WHERE deleted = 0 AND id > {afterId:String} ORDER BY id LIMIT 10000`,
+          { afterId },
+        );
+        for (const r of rows) {
+          const fence = revalidate(toStored(r));
+          if (fence) out.push(fence);
+        }
+        if (rows.length < 10_000) return out;
+        afterId = rows[rows.length - 1].id;
+      }
+    },
+    async changedSince(sinceMs) {
+      const rows = await store.query<Row>(
+        `SELECT ${COLS} FROM ${table} FINAL WHERE updated_at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY updated_at`,
+        { since: sinceMs },
+      );
+      const upserts: FenceChange[] = [];
+      const removed: FenceChange[] = [];
+      let untilMs = sinceMs;
+      for (const r of rows) {
+        const s = toStored(r);
+        untilMs = Math.max(untilMs, s.updatedAtMs);
+        const fence = s.deleted ? undefined : revalidate(s);
+        if (fence) upserts.push({ id: s.id, version: s.version, fence });
+        else removed.push({ id: s.id, version: s.version });
+      }
+      return { upserts, removed, untilMs };
+    },
+    put(fence, o) {
+      return defs.put(fence.props.id, fence.props.tenant, fenceFeature(fence), o);
+    },
+    remove(id, o) {
+      return defs.remove(id, o);
+    },
+    async bulkWrite(fences, o) {
+      if (fences.length === 0) return [];
+      const ids = fences.map((f) => f.props.id);
+      const existing = await store.query<{
+        id: string;
+        tenant: string;
+        version: string | number;
+        deleted: number;
+      }>(`SELECT id, tenant, version, deleted FROM ${table} FINAL WHERE id IN {ids:Array(String)}`, { ids });
+      const byId = new Map(existing.map((e) => [e.id, e]));
+      const nowMs = Date.now();
+      const rows: object[] = [];
+      const audit: object[] = [];
+      const results: BulkWriteResult[] = [];
+      for (const fence of fences) {
+        const id = fence.props.id;
+        const cur = byId.get(id);
+        const before = cur ? Number(cur.version) : 0;
+        const live = cur !== undefined && Number(cur.deleted) === 0;
+        if (cur && cur.tenant !== o.tenant) {
+          results.push({ id, status: 'conflict', message: `geofence id "${id}" is taken` });
+          continue;
+        }
+        if (live && o.mode === 'create') {
+          results.push({ id, status: 'conflict', message: `geofence "${id}" exists (version ${before})` });
+          continue;
+        }
+        const json = JSON.stringify(fenceFeature(fence));
+        const version = before + 1;
+        rows.push({
+          id,
+          tenant: o.tenant,
+          version,
+          deleted: 0,
+          body: json,
+          updated_at: nowMs,
+          updated_by: o.actor,
+        });
+        audit.push({
+          ts: nowMs,
+          entity: 'geofences',
+          entity_id: id,
+          tenant: o.tenant,
+          action: live ? 'update' : 'create',
+          actor: o.actor,
+          version_before: before,
+          version_after: version,
+          body: json,
+        });
+        results.push({ id, status: live ? 'replaced' : 'created', version });
+      }
+      if (rows.length > 0) {
+        const token = randomUUID();
+        await store.insert('geofences', rows, { dedupToken: `geofences:bulk:${token}` });
+        await store.insert('audit_log', audit, { dedupToken: `audit:geofences:bulk:${token}` });
+      }
+      return results;
+    },
+  };
+}
+
+/** A fresh geofence id for features that bring none. */
+export function newFenceId(): string {
+  return `gf_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+}
+
+export function assertFenceTenant(
+  stored: StoredFence | undefined,
+  id: string,
+  visible: (tenant: string) => boolean,
+): StoredFence {
+  if (!stored || stored.deleted || !visible(stored.tenant)) {
+    throw new AppError('GEOFENCE_NOT_FOUND', `no geofence "${id}"`);
+  }
+  return stored;
+}
