@@ -1,6 +1,18 @@
 export { backoffMs } from './backoff.ts';
 export { createDefinitions, type Definition, type Definitions, type ListOptions } from './definitions.ts';
 export { applyMigrations, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.ts';
+export {
+  type ArmResult,
+  type CampaignSummary,
+  createReports,
+  type FootfallCell,
+  type FunnelMetrics,
+  type Granularity,
+  type ReportCell,
+  type ReportRange,
+  type Reports,
+  type SuppressionCell,
+} from './reports.ts';
 export type {
   ConsentRow,
   ConversionRow,

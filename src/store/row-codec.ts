@@ -1,12 +1,16 @@
 import { AppError } from '../errors.ts';
 import type { ColumnInfo } from './types.ts';
 
-/** Validates a row against a table's columns and encodes it as one TabSeparated line. */
+/**
+ * Validates a row against a table's columns and encodes it as one CSV line. CSV rather than
+ * TabSeparated: inline insert data loses trailing whitespace, which in TSV would drop an empty last
+ * field; in CSV every string is quoted, so no row ends in whitespace.
+ */
 export interface RowCodec {
   readonly table: string;
   /** Insertable columns, in the order the encoded fields follow. */
   readonly columns: readonly string[];
-  /** Returns the row as a TSV line ending in '\n'; throws STORE_ROW_INVALID naming table and column. */
+  /** Returns the row as a CSV line ending in '\n'; throws STORE_ROW_INVALID naming table and column. */
   encode(row: object): string;
 }
 
@@ -21,17 +25,16 @@ interface ColumnCodec {
   absent: string | undefined;
 }
 
-const TSV_SPECIAL = /[\\\t\n\r]/;
-const TSV_SPECIAL_G = /[\\\t\n\r]/g;
-const TSV_ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', "'": "\\'" };
+const QUOTED_SPECIAL_G = /[\\\t\n\r']/g;
 
-function tsvString(s: string): string {
-  return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIAL_G, (c) => TSV_ESC[c]) : s;
+function csvString(s: string): string {
+  return s.includes('"') ? `"${s.replaceAll('"', '""')}"` : `"${s}"`;
 }
 
-/** A string as a quoted literal inside a TSV array field: ['a','b\'c']. */
+/** A string as a quoted literal inside an array field: ['a','b\'c']. */
 function quotedString(s: string): string {
-  return `'${s.replace(/[\\']/g, (c) => `\\${c}`).replace(TSV_SPECIAL_G, (c) => TSV_ESC[c])}'`;
+  return `'${s.replace(QUOTED_SPECIAL_G, (c) => ESC[c])}'`;
 }
 
 const INT_RANGES: Record<string, [number, number]> = {
@@ -74,7 +77,7 @@ function encoderFor(type: string, quoted: boolean): Encode | undefined {
       if (uuid && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
         return undefined;
       if (fixed && Buffer.byteLength(v) > fixed) return undefined;
-      return quoted ? quotedString(v) : tsvString(v);
+      return quoted ? quotedString(v) : csvString(v);
     };
   }
   const range = INT_RANGES[type];
@@ -119,7 +122,7 @@ function encoderFor(type: string, quoted: boolean): Encode | undefined {
   if (enumBody) {
     const names = new Set([...enumBody.matchAll(/'((?:[^'\\]|\\.)*)'\s*=/g)].map((m) => m[1]));
     return (v) =>
-      typeof v === 'string' && names.has(v) ? (quoted ? quotedString(v) : tsvString(v)) : undefined;
+      typeof v === 'string' && names.has(v) ? (quoted ? quotedString(v) : csvString(v)) : undefined;
   }
   const nullable = unwrap(type, 'Nullable');
   if (nullable) {
@@ -140,7 +143,7 @@ function encoderFor(type: string, quoted: boolean): Encode | undefined {
         if (p === undefined) return undefined;
         parts[i] = p;
       }
-      return `[${parts.join(',')}]`;
+      return csvString(`[${parts.join(',')}]`);
     };
   }
   return undefined;
@@ -205,7 +208,7 @@ export function compileRowCodec(table: string, columns: readonly ColumnInfo[]): 
           field = c.encode(v);
           if (field === undefined) throw invalid(table, c.name, `expected ${c.type}, got ${describe(v)}`);
         }
-        line += i === 0 ? field : `\t${field}`;
+        line += i === 0 ? field : `,${field}`;
       }
       // More own keys than known columns present = a typo or a column that does not exist.
       const keys = Object.keys(r);

@@ -20,6 +20,8 @@ const DEFAULT_SETTINGS: ClickHouseSettings = {
   // A retried block that is deduplicated must not be counted again by the report views.
   deduplicate_blocks_in_dependent_materialized_views: 1,
   date_time_input_format: 'best_effort',
+  // Counts come back as JSON numbers from both the server and chDB (the server quotes them by default).
+  output_format_json_quote_64bit_integers: 0,
 };
 
 /** Personal-data tables and the column their TTL counts from; re-applied when PERSONAL_DATA_TTL_DAYS changes. */
@@ -133,15 +135,16 @@ export async function createStore(opts: {
         throw queryError(err, `INSERT INTO ${db}.${table}`);
       }
     },
-    async insertTsv(table, columns, body, dedupToken) {
+    async insertCsv(table, columns, body, dedupToken) {
       checkTable(table);
-      const sql = `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT TabSeparated\n${body}`;
+      const sql = `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT CSV\n${body}`;
       try {
         await client.command({
           query: sql,
           clickhouse_settings: {
             insert_deduplication_token: dedupToken,
-            input_format_tsv_empty_as_default: 1,
+            input_format_csv_empty_as_default: 1,
+            format_csv_allow_single_quotes: 0,
           },
         });
       } catch (err) {

@@ -203,7 +203,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const send = async (b: Batch) => {
     inflight++;
     try {
-      await store.insertTsv(b.table, b.columns, b.body, b.token);
+      await store.insertCsv(b.table, b.columns, b.body, b.token);
       s.insertedRows += b.rows;
       s.insertedBatches++;
       release(b.rows);
@@ -240,7 +240,7 @@ export function createWriter(opts: WriterOptions): Writer {
           continue;
         }
         try {
-          await store.insertTsv(batch.table, batch.columns, batch.body, batch.token);
+          await store.insertCsv(batch.table, batch.columns, batch.body, batch.token);
         } catch (err) {
           // Leave the file: batches already replayed carry their tokens and are not inserted twice.
           onFailure(err);

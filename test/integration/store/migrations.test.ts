@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { STORE_TABLES } from '../../../src/store/index.ts';
+import { makeDataDir, openStore } from './fixture.ts';
+
+let data: Awaited<ReturnType<typeof makeDataDir>>;
+before(async () => {
+  data = await makeDataDir();
+});
+after(async () => {
+  await data.remove();
+});
+
+test('migrations from an empty database create every table and record each migration once', async () => {
+  const store = await openStore(data.dir, { database: 'm_empty' });
+  try {
+    const tables = await store.query<{ name: string }>(
+      'SELECT name FROM system.tables WHERE database = {db:String}',
+      { db: 'm_empty' },
+    );
+    const names = new Set(tables.map((t) => t.name));
+    for (const t of [
+      ...STORE_TABLES,
+      'footfall',
+      'report_hourly',
+      'report_suppressed_hourly',
+      'schema_migrations',
+    ]) {
+      assert.ok(names.has(t), `missing table ${t}`);
+    }
+    const applied = await store.query<{ id: number }>(
+      'SELECT id FROM m_empty.schema_migrations FINAL ORDER BY id',
+    );
+    assert.deepEqual(
+      applied.slice(0, 4).map((r) => Number(r.id)),
+      [1, 2, 3, 4],
+    );
+    assert.ok(store.columns('decisions')?.some((c) => c.name === 'reason'));
+  } finally {
+    await store.close();
+  }
+});
+
+test('re-running migrations applies nothing and keeps the data', async () => {
+  const first = await openStore(data.dir, { database: 'm_rerun' });
+  await first.insert('consent', [
+    { sid: 's1', channel: 'sms', status: 'opt_in', source: 'api', evidence: 'form', ts: Date.now() },
+  ]);
+  const before = await first.query<{ n: string }>('SELECT count() AS n FROM m_rerun.schema_migrations');
+  await first.close();
+  const second = await openStore(data.dir, { database: 'm_rerun' });
+  try {
+    const afterRows = await second.query<{ n: string }>('SELECT count() AS n FROM m_rerun.schema_migrations');
+    assert.equal(afterRows[0].n, before[0].n);
+    const consent = await second.query<{ n: string }>('SELECT count() AS n FROM m_rerun.consent');
+    assert.equal(Number(consent[0].n), 1);
+  } finally {
+    await second.close();
+  }
+});
+
+test('personal-data tables declare a TTL of the configured days, re-applied when the setting changes', async () => {
+  const ttlOf = async (days: number) => {
+    const store = await openStore(data.dir, { database: 'm_ttl', ttlDays: days });
+    try {
+      return await store.query<{ name: string; create_table_query: string }>(
+        `SELECT name, create_table_query FROM system.tables WHERE database = 'm_ttl'
+         AND name IN ('decisions', 'messages', 'message_events', 'mo_messages', 'conversions') ORDER BY name`,
+      );
+    } finally {
+      await store.close();
+    }
+  };
+  const first = await ttlOf(30);
+  assert.equal(first.length, 5);
+  for (const t of first)
+    assert.match(t.create_table_query, /TTL toDateTime\(\w+\) \+ toIntervalDay\(30\)/, t.name);
+  const second = await ttlOf(7);
+  for (const t of second)
+    assert.match(t.create_table_query, /TTL toDateTime\(\w+\) \+ toIntervalDay\(7\)/, t.name);
+});
+
+test('a migration that fails stops start-up with MIGRATION_FAILED and is not recorded', async () => {
+  const { createStore } = await import('../../../src/store/index.ts');
+  const { buildStoreConfig, logger } = await import('./fixture.ts');
+  await assert.rejects(
+    createStore({
+      config: buildStoreConfig(data.dir, { database: 'm_fail' }),
+      logger,
+      migrations: [
+        {
+          id: 1,
+          name: '001-ok.sql',
+          source: 'CREATE TABLE IF NOT EXISTS {{db}}.ok (x UInt8) ENGINE = Memory;',
+        },
+        { id: 2, name: '002-bad.sql', source: 'CREATE TABLE {{db}}.bad (x NoSuchType) ENGINE = Memory;' },
+      ],
+    }),
+    (err: unknown) => (err as { code?: string }).code === 'MIGRATION_FAILED' && /002-bad/.test(String(err)),
+  );
+  const store = await createStore({
+    config: buildStoreConfig(data.dir, { database: 'm_fail' }),
+    logger,
+    migrations: [
+      {
+        id: 1,
+        name: '001-ok.sql',
+        source: 'CREATE TABLE IF NOT EXISTS {{db}}.ok (x UInt8) ENGINE = Memory;',
+      },
+    ],
+  });
+  try {
+    const ids = await store.query<{ id: number }>('SELECT id FROM m_fail.schema_migrations FINAL');
+    assert.deepEqual(
+      ids.map((r) => Number(r.id)),
+      [1],
+    );
+  } finally {
+    await store.close();
+  }
+});
