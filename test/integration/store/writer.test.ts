@@ -73,7 +73,7 @@ test('awkward strings round-trip through the writer unchanged', async () => {
     '\\N',
   ];
   try {
-    nasty.forEach((detail, i) =>
+    for (const [i, detail] of nasty.entries()) {
       writer.write('message_events', {
         ts: BASE_MS,
         message_id: `m${i}`,
@@ -87,8 +87,8 @@ test('awkward strings round-trip through the writer unchanged', async () => {
         error_code: '',
         // The last column: an empty or space-ended value here is where inline TSV data broke.
         detail,
-      }),
-    );
+      });
+    }
     await writer.flush();
     const rows = await store.query<{ message_id: string; smsc_message_id: string; detail: string }>(
       'SELECT message_id, smsc_message_id, detail FROM w_strings.message_events ORDER BY toUInt32(substring(message_id, 2))',
