@@ -28,6 +28,12 @@ export {
 } from './loaders.ts';
 export { createObjectEvaluator } from './object-evaluator.ts';
 export {
+  createProfileRepository,
+  type ProfileFormat,
+  type ProfileRepository,
+  type ProfileRepositoryOptions,
+} from './profile-repository.ts';
+export {
   createProfileStore,
   type ProfileStore,
   type ProfileStoreMemory,

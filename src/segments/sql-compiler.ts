@@ -77,6 +77,8 @@ export function compileSegmentSql(
       return x;
     };
     const p = (x: unknown) => param(type, operand(x));
+    // array parameters are formatted as literals: decimals go as numbers there (quoted strings do not parse)
+    const listOperand = (x: unknown) => (attr.type === 'decimal' ? Number(operand(x)) : operand(x));
     const known = (cmp: string) => `(${col} IS NOT NULL AND ${cmp})`;
     switch (r.op) {
       case 'exists':
@@ -98,9 +100,9 @@ export function compileSegmentSql(
         return known(`${v} BETWEEN ${p(lo)} AND ${p(hi)}`);
       }
       case 'in':
-        return known(`has(${param(`Array(${type})`, r.values!.map(operand))}, ${v})`);
+        return known(`has(${param(`Array(${type})`, r.values!.map(listOperand))}, ${v})`);
       case 'not_in':
-        return known(`NOT has(${param(`Array(${type})`, r.values!.map(operand))}, ${v})`);
+        return known(`NOT has(${param(`Array(${type})`, r.values!.map(listOperand))}, ${v})`);
       case 'current_month':
         return known(`${v} = ${param('Int64', new Date(nowMs).getUTCMonth() + 1)}`);
       case 'inactive_for_days':

@@ -43,10 +43,10 @@ export function subscribersTableDdl(db = '{{db}}', catalogue: readonly Attribute
 
 /** A decoded profile as a `subscribers` row (JSONEachRow). */
 export function profileToRow(sid: string, profile: Profile, updatedAtMs: number): Record<string, unknown> {
-  return { sid, ...profile, updated_at: updatedAtMs, is_deleted: 0 };
+  return { sid, ...profile, updated_at: new Date(updatedAtMs).toISOString(), is_deleted: 0 };
 }
 
 /** The row that deletes sid (a newer version marked deleted). */
 export function deletionRow(sid: string, updatedAtMs: number): Record<string, unknown> {
-  return { sid, updated_at: updatedAtMs, is_deleted: 1 };
+  return { sid, updated_at: new Date(updatedAtMs).toISOString(), is_deleted: 1, interests: [] };
 }
