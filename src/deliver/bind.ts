@@ -203,7 +203,8 @@ export function createBind(opts: BindOptions): Bind {
         return;
       case 'throttle': {
         counters.throttled++;
-        throttleStreak++;
+        // One burst of throttled responses is one episode: only a throttle after the pause doubles it.
+        if (Date.now() >= pausedUntil) throttleStreak++;
         const pause = Math.min(MAX_THROTTLE_PAUSE_MS, account.throttleBackoffMs * 2 ** (throttleStreak - 1));
         pausedUntil = Math.max(pausedUntil, Date.now() + pause);
         retry.push(part);

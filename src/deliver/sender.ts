@@ -94,11 +94,13 @@ function addressOf(senderId: string): { ton: number; npi: number } {
 }
 
 function relativeValidity(minutes: number): string {
-  const d = Math.floor(minutes / 1440);
-  const h = Math.floor((minutes % 1440) / 60);
-  const m = minutes % 60;
+  const total = Math.max(1, Math.round(minutes * 60));
   const p = (n: number) => String(n).padStart(2, '0');
-  return `0000${p(d)}${p(h)}${p(m)}00000R`;
+  const d = Math.floor(total / 86_400);
+  const h = Math.floor((total % 86_400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  // SMPP 3.4 §7.1.1 relative time: YYMMDDhhmmss t nn R.
+  return `0000${p(d)}${p(h)}${p(m)}${p(total % 60)}000R`;
 }
 
 /**
