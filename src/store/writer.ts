@@ -92,6 +92,8 @@ export function createWriter(opts: WriterOptions): Writer {
   let retryAt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let replaying: Promise<void> | undefined;
+  // Spilled batches may be waiting on disk (true at start: a previous run may have left some).
+  let spillPending = true;
   let closed = false;
   const s = {
     insertedRows: 0,
@@ -154,6 +156,7 @@ export function createWriter(opts: WriterOptions): Writer {
       await spill.append({ table: b.table, columns: b.columns, token: b.token, rows: b.rows, body: b.body });
       s.spilledRows += b.rows;
       s.spilledBatches++;
+      spillPending = true;
       release(b.rows);
       b.done();
     } catch (err) {
@@ -169,7 +172,7 @@ export function createWriter(opts: WriterOptions): Writer {
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      if (outage && queue.length === 0) void replay();
+      if (spillPending && queue.length === 0 && !closed) void replay();
       pump();
     }, delayMs);
   };
@@ -192,12 +195,11 @@ export function createWriter(opts: WriterOptions): Writer {
   const onSuccess = () => {
     if (failures > 0 || outage) {
       logger.info({ failedAttempts: failures, spilled: s.spilledRows }, 'store reachable again');
-      const wasOutage = outage;
       failures = 0;
       failingSince = undefined;
       outage = false;
-      if (wasOutage || s.spilledBatches > 0) void replay();
     }
+    if (spillPending && !closed) void replay();
   };
 
   const send = async (b: Batch) => {
@@ -232,6 +234,8 @@ export function createWriter(opts: WriterOptions): Writer {
   }
 
   const replayFiles = async () => {
+    // Cleared first: a batch spilled while this replay runs sets it again.
+    spillPending = false;
     const files = await spill.takeForReplay();
     for (const file of files) {
       for await (const batch of spill.read(file)) {
@@ -243,6 +247,7 @@ export function createWriter(opts: WriterOptions): Writer {
           await store.insertCsv(batch.table, batch.columns, batch.body, batch.token);
         } catch (err) {
           // Leave the file: batches already replayed carry their tokens and are not inserted twice.
+          spillPending = true;
           onFailure(err);
           return;
         }
@@ -258,7 +263,9 @@ export function createWriter(opts: WriterOptions): Writer {
   function replay(): Promise<void> {
     replaying ??= replayFiles()
       .catch((err) => {
+        spillPending = true;
         logger.error({ err }, 'spill replay failed');
+        schedule(maxBackoffMs);
       })
       .finally(() => {
         replaying = undefined;
