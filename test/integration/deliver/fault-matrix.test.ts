@@ -50,7 +50,10 @@ test('a throttling storm is absorbed by backing off: every message goes exactly 
 
 test('ESME_RMSGQFUL backs off and retries the same message', async () => {
   let seed = 42;
-  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const random = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
   const r = await rig({ faults: { queueFull: 0.3 }, random });
   const results = await Promise.all(Array.from({ length: 30 }, (_, i) => r.sender.send(buildSms(i))));
   assert.ok(results.every((x) => x.status === 'submitted'));
