@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import turfDistance from '@turf/distance';
+import pointInPolygonHao from 'point-in-polygon-hao';
+import { buildFenceIndex, createMatcher, type Fence, validateFence } from '../../../src/geo/index.ts';
+import { flattenPolygons, polygonsCover } from '../../../src/geo/pip.ts';
+import { buildOracleCase } from '../../helpers/geo-oracle.ts';
+
+const SEED = Number(process.env.GEO_SEED ?? Date.now() % 100_000);
+
+function fence(id: string, geometry: unknown, props: Record<string, unknown> = {}): Fence {
+  return validateFence({
+    type: 'Feature',
+    geometry,
+    properties: { id, tenant: 't', name: id, storeId: id, maxAccuracyM: 1000, ...props },
+  });
+}
+
+const ring = (x: number, y: number, d: number) => [
+  [x, y],
+  [x + d, y],
+  [x + d, y + d],
+  [x, y + d],
+  [x, y],
+];
+const squareWithHole = fence('donut', {
+  type: 'Polygon',
+  coordinates: [ring(30, 50, 0.004), ring(30.001, 50.001, 0.002)],
+});
+const twoParts = fence('pair', {
+  type: 'MultiPolygon',
+  coordinates: [[ring(31, 50, 0.001)], [ring(31.003, 50, 0.001)]],
+});
+const circle = fence('kiosk', { type: 'Point', coordinates: [32, 50] }, { radiusM: 100, maxAccuracyM: 50 });
+
+test('points on edges and vertices are inside, as PostGIS ST_Covers answers', () => {
+  const m = createMatcher({ fences: [squareWithHole] });
+  assert.equal(m.match(30, 50, 10).length, 1, 'vertex');
+  assert.equal(m.match(30.002, 50, 10).length, 1, 'edge');
+  assert.equal(m.match(30.001, 50.002, 10).length, 1, 'hole edge');
+  assert.equal(m.match(30.002, 50.002, 10).length, 0, 'inside the hole');
+  assert.equal(m.match(30.0005, 50.0005, 10).length, 1, 'between shell and hole');
+  assert.equal(m.match(30.0041, 50.002, 10).length, 0, 'just outside');
+});
+
+test('a MultiPolygon matches in each part and not between them', () => {
+  const m = createMatcher({ fences: [twoParts] });
+  assert.equal(m.match(31.0005, 50.0005, 10)[0]?.props.id, 'pair');
+  assert.equal(m.match(31.0035, 50.0005, 10)[0]?.props.id, 'pair');
+  assert.equal(m.match(31.002, 50.0005, 10).length, 0);
+});
+
+test('a circle matches by great-circle distance, rim included', () => {
+  const m = createMatcher({ fences: [circle] });
+  assert.equal(m.match(32, 50, 10).length, 1);
+  const east = (100 / (111194.9266 * Math.cos((50 * Math.PI) / 180))) * 0.9999;
+  assert.equal(m.match(32 + east, 50, 10).length, 1);
+  assert.equal(m.match(32 + east * 1.001, 50, 10).length, 0);
+});
+
+test('a ping less precise than the fence accepts never matches it', () => {
+  const m = createMatcher({ fences: [circle] });
+  assert.equal(m.match(32, 50, 50).length, 1);
+  assert.equal(m.match(32, 50, 50.5).length, 0);
+});
+
+test('changes swap in a new snapshot while a held snapshot keeps answering as before', () => {
+  const m = createMatcher({ fences: [circle] });
+  const held = m.snapshot();
+  m.upsert([squareWithHole]);
+  m.remove(['kiosk']);
+  const out = new Int32Array(8);
+  assert.equal(held.matchInto(32, 50, 10, out), 1, 'old snapshot unchanged');
+  assert.equal(m.match(32, 50, 10).length, 0);
+  assert.equal(m.match(30.0005, 50.0005, 10).length, 1);
+  assert.equal(m.size, 1);
+  assert.ok(m.snapshot().version > held.version);
+  m.upsert([fence('donut', { type: 'Point', coordinates: [32, 50] }, { radiusM: 10 })]);
+  assert.equal(m.get('donut')?.kind, 'circle', 'upsert replaces by id');
+  assert.equal(m.size, 1);
+});
+
+test('fences within buffer metres are near; farther ones are not', () => {
+  const m = createMatcher({ fences: [squareWithHole] });
+  const f = m.get('donut')!;
+  const lonPerM = 1 / (111194.9266 * Math.cos((50.002 * Math.PI) / 180));
+  assert.ok(m.near(f, 30.004 + 40 * lonPerM, 50.002, 50));
+  assert.ok(!m.near(f, 30.004 + 60 * lonPerM, 50.002, 50));
+});
+
+test(`the matcher agrees with a brute-force scan using point-in-polygon-hao on ≥100k seeded points (seed ${SEED})`, () => {
+  const c = buildOracleCase(SEED, { fences: 600, snapBits: 20 });
+  assert.ok(c.lon.length >= 100_000, `only ${c.lon.length} points`);
+  const index = buildFenceIndex(c.fences, 1, { cellSizeM: 40 });
+  const out = new Int32Array(1024);
+  const disagreements: string[] = [];
+  for (let i = 0; i < c.lon.length; i++) {
+    const lon = c.lon[i];
+    const lat = c.lat[i];
+    const expected: number[] = [];
+    c.fences.forEach((f, s) => {
+      const b = f.bbox;
+      if (lon < b[0] || lon > b[2] || lat < b[1] || lat > b[3]) return;
+      if (c.acc[i] > f.props.maxAccuracyM) return;
+      if (f.kind === 'circle') {
+        if (turfDistance([lon, lat], f.center, { units: 'meters' }) <= f.radiusM) expected.push(s);
+      } else if (f.polygons.some((poly) => pointInPolygonHao([lon, lat], poly) !== false)) expected.push(s);
+    });
+    const n = index.matchInto(lon, lat, c.acc[i], out);
+    const got = Array.from(out.subarray(0, n)).sort((a, b) => a - b);
+    if (got.join() !== expected.join()) {
+      disagreements.push(
+        `${c.kinds[i]} [${lon}, ${lat}] acc ${c.acc[i]}: ours [${got}] oracle [${expected}]`,
+      );
+    }
+  }
+  assert.deepEqual(disagreements.slice(0, 10), [], `seed ${SEED}: ${disagreements.length} disagreements`);
+});
+
+test(`the grid answers exactly as the whole-polygon test on unsnapped coordinates (seed ${SEED})`, () => {
+  const c = buildOracleCase(SEED + 1, { fences: 300 });
+  const out = new Int32Array(1024);
+  for (const cellSizeM of [25, 60, 150]) {
+    const index = buildFenceIndex(c.fences, 1, { cellSizeM });
+    const flats = c.fences.map((f) => (f.kind === 'polygon' ? flattenPolygons(f.polygons) : null));
+    let bad = 0;
+    for (let i = 0; i < c.lon.length; i++) {
+      const lon = c.lon[i];
+      const lat = c.lat[i];
+      const n = index.matchInto(lon, lat, 0, out);
+      const got = Array.from(out.subarray(0, n)).sort((a, b) => a - b);
+      const expected = index
+        .search([lon, lat, lon, lat])
+        .filter((s) => {
+          const f = c.fences[s];
+          return f.kind === 'circle' ? index.covers(s, lon, lat) : polygonsCover(flats[s]!, lon, lat);
+        })
+        .sort((a, b) => a - b);
+      if (got.join() !== expected.join()) bad++;
+    }
+    assert.equal(bad, 0, `seed ${SEED + 1}, cell ${cellSizeM} m: ${bad} disagreements`);
+  }
+});
