@@ -1,0 +1,492 @@
+import type { ConsentVerdict } from '../consent/index.ts';
+import type { PresenceEvent } from '../presence/types.ts';
+import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFences } from './compile.ts';
+import { type Counters, createCounters, type SidHistory } from './counters.ts';
+import { fnv1a, type PromoCodes } from './promo-codes.ts';
+import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
+import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
+import { type Campaign, DEFAULT_POLICY, type Policy } from './schema.ts';
+import { type CompiledTemplate, renderTemplate } from './template.ts';
+import { createZoneCache, type ZoneOffsets } from './zone-offsets.ts';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+
+/** One SMS the engine decided to send; delivery submits it (after `canSend` once more). */
+export interface SendOrder {
+  /** sid|campaign|trigger|event time (or |followup-N|origin): never submitted twice. */
+  idempotencyKey: string;
+  messageId: string;
+  sid: string;
+  campaignId: string;
+  tenant: string;
+  fenceId: string;
+  storeId: string;
+  senderId: string;
+  text: string;
+  parts: number;
+  encoding: string;
+  promoCode: string;
+  validityMinutes: number | undefined;
+  /** 0 for the proximity message, n for follow-up step n. */
+  step: number;
+}
+
+/** One evaluation of one campaign for one event: the `decisions` row and, when sent, the order. */
+export interface Decision {
+  tsMs: number;
+  eventTsMs: number;
+  sid: string;
+  campaignId: string;
+  tenant: string;
+  fenceId: string;
+  storeId: string;
+  trigger: DecisionTrigger;
+  outcome: DecisionOutcome;
+  reason: SuppressionReason | '';
+  dwellMs: number;
+  send: SendOrder | undefined;
+}
+
+/** A scheduled follow-up step as the scheduler keeps it. */
+export interface FollowUpStep {
+  id: string;
+  sid: string;
+  campaignId: string;
+  tenant: string;
+  fenceId: string;
+  storeId: string;
+  /** 1-based index into the campaign's followUps. */
+  step: number;
+  dueMs: number;
+  /** Idempotency key of the proximity message the chain started from. */
+  originKey: string;
+}
+
+export type FollowUpOutcome =
+  | { action: 'send'; decision: Decision }
+  | { action: 'wait'; untilMs: number }
+  | { action: 'cancel'; reason: string; decision?: Decision };
+
+export interface EngineDeps {
+  /** Audience check (segments stage). */
+  inSegment(segmentId: string, sid: string, nowMs: number): boolean;
+  consent: { check(sid: string, tenant: string, nowMs: number): ConsentVerdict };
+  /** Encoding and parts of a rendered text (delivery's measureSms). */
+  measure(text: string): { parts: number; encoding: string };
+  /** The subscriber's `language` attribute, for template variants. */
+  languageOf?(sid: string): string | undefined;
+  promoCodes: PromoCodes;
+}
+
+export interface DecisionEngine {
+  /** Replaces the campaign set (all statuses; only active ones decide) against the current fences. */
+  setCampaigns(campaigns: readonly Campaign[], fences: Iterable<FenceInfo>): void;
+  setPolicy(policy: Policy): void;
+  readonly policy: Policy;
+  /** Decides one presence event; appends one Decision per evaluated campaign to `out`, returns how many. */
+  decide(event: PresenceEvent, nowMs: number, out: Decision[]): number;
+  /** Decides a due follow-up step. */
+  decideFollowUp(step: FollowUpStep, nowMs: number): FollowUpOutcome;
+  /** Re-applies a recorded decision to the counters (start-up rebuild from the decisions table). */
+  replay(row: {
+    tsMs: number;
+    sid: string;
+    campaignId: string;
+    tenant: string;
+    outcome: string;
+    parts: number;
+  }): void;
+  /** The campaign that last sent to sid (reply attribution for brand declines). */
+  lastSent(sid: string): CompiledCampaign | undefined;
+  campaign(id: string): CompiledCampaign | undefined;
+  /** Active campaigns whose total budget cannot pay for another message, or whose end has passed. */
+  finished(nowMs: number): { id: string; reason: 'budget_spent' | 'end_date' }[];
+  /** Campaigns on a fence (active or not), for tests and previews. */
+  campaignsOn(fenceId: string): readonly CompiledCampaign[];
+  readonly counters: Counters;
+}
+
+interface FenceRuntime {
+  info: FenceInfo;
+  zone: ZoneOffsets;
+  campaigns: CompiledCampaign[];
+}
+
+/**
+ * The decision engine: pure and synchronous, `now` passed in, no I/O. State it keeps (counters,
+ * budgets, promo codes) changes only through decide/replay, so a replay of the decisions table
+ * rebuilds it after a restart.
+ */
+export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
+  const zoneOf = createZoneCache();
+  const counters = createCounters();
+  const keys = new Map<string, number>();
+  const byKey: CompiledCampaign[] = [];
+  let byId = new Map<string, CompiledCampaign>();
+  let byFence = new Map<string, FenceRuntime>();
+  let policy: Policy = DEFAULT_POLICY;
+  let quietMask: WeekMask | undefined;
+  let blocklist = new Set<string>();
+  const candidates: { c: CompiledCampaign; d: Decision; parts: number; lang: string | undefined }[] = [];
+
+  const keyOf = (id: string): number => {
+    let k = keys.get(id);
+    if (k === undefined) {
+      k = keys.size;
+      keys.set(id, k);
+    }
+    return k;
+  };
+
+  const applyPolicy = (p: Policy) => {
+    policy = p;
+    quietMask = p.quietHours
+      ? buildWeekMask(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], [p.quietHours])
+      : undefined;
+    blocklist = new Set(p.blocklist);
+    let retention = WEEK_MS + DAY_MS;
+    for (const c of byId.values()) retention = Math.max(retention, c.capPeriodMs, c.cooldownMs);
+    counters.setRetention(retention);
+  };
+
+  const templateFor = (c: CompiledCampaign, step: number, lang: string | undefined): CompiledTemplate => {
+    if (step === 0) return (lang !== undefined && c.variants.get(lang)) || c.template;
+    const f = c.followUps[step - 1];
+    return (lang !== undefined && f.variants.get(lang)) || f.template;
+  };
+
+  const valuesFor = (c: CompiledCampaign, f: FenceInfo, promo: string) => ({
+    store_name: f.name,
+    store_address: f.address,
+    store_id: f.storeId,
+    promo_code: promo,
+    campaign_name: c.name,
+  });
+
+  const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number => {
+    const cacheKey = `${f.id}\u0000${lang ?? ''}\u0000${step}`;
+    let parts = c.partsCache.get(cacheKey);
+    if (parts === undefined) {
+      const t = templateFor(c, step, lang);
+      // Every promo code has the same length and only GSM-7 letters, so a stand-in measures the same.
+      parts = deps.measure(renderTemplate(t, valuesFor(c, f, 'A'.repeat(deps.promoCodes.length)))).parts;
+      c.partsCache.set(cacheKey, parts);
+    }
+    return parts;
+  };
+
+  const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
+    if (!h) return 0;
+    let n = 0;
+    for (let i = h.ts.length - 1; i >= 0; i--) {
+      if (h.ts[i] <= sinceMs) break;
+      if (campKey < 0 ? h.kind[i] === 1 : h.camp[i] === campKey) n++;
+    }
+    return n;
+  };
+
+  const lastOf = (h: SidHistory | undefined, campKey: number): number => {
+    if (!h) return Number.NEGATIVE_INFINITY;
+    for (let i = h.ts.length - 1; i >= 0; i--) {
+      if (campKey < 0 ? h.kind[i] === 1 : h.camp[i] === campKey) return h.ts[i];
+    }
+    return Number.NEGATIVE_INFINITY;
+  };
+
+  // The global caps' first violated rule, or ''.
+  const globalCap = (h: SidHistory | undefined, nowMs: number): SuppressionReason | '' => {
+    if (countSince(h, nowMs - DAY_MS, -1) >= policy.maxPerDay) return 'cap_daily';
+    if (countSince(h, nowMs - WEEK_MS, -1) >= policy.maxPerWeek) return 'cap_weekly';
+    if (nowMs - lastOf(h, -1) < policy.minIntervalMinutes * MINUTE_MS) return 'min_interval';
+    return '';
+  };
+
+  const budgetCheck = (c: CompiledCampaign, parts: number, nowMs: number): SuppressionReason | '' => {
+    const b = counters.budget(c.id);
+    if (b.spentTotal + parts > c.budgetTotal) return 'budget_total';
+    const day = localDayOf(c.zone, nowMs);
+    const spentToday = b.day === day ? b.spentDay : 0;
+    if (spentToday + parts > c.budgetDaily) return 'budget_daily';
+    return '';
+  };
+
+  const spend = (c: CompiledCampaign, parts: number, nowMs: number) => {
+    const b = counters.budget(c.id);
+    const day = localDayOf(c.zone, nowMs);
+    if (b.day !== day) {
+      b.day = day;
+      b.spentDay = 0;
+    }
+    b.spentTotal += parts;
+    b.spentDay += parts;
+    b.sent++;
+    counters.addTenantSent(c.tenant);
+  };
+
+  const makeOrder = (
+    c: CompiledCampaign,
+    f: FenceInfo,
+    sid: string,
+    key: string,
+    step: number,
+    lang: string | undefined,
+    parts: number,
+    nowMs: number,
+  ): SendOrder => {
+    const t = templateFor(c, step, lang);
+    const promo = t.usesPromo ? deps.promoCodes.issue(key, sid, c.id, c.tenant, f.storeId, nowMs) : '';
+    const text = renderTemplate(t, valuesFor(c, f, promo));
+    const m = deps.measure(text);
+    return {
+      idempotencyKey: key,
+      messageId: `m${fnv1a(key, 0x2545f491).toString(36).padStart(7, '0')}${fnv1a(key, 0x9e3779b9).toString(36).padStart(7, '0')}`,
+      sid,
+      campaignId: c.id,
+      tenant: c.tenant,
+      fenceId: f.id,
+      storeId: f.storeId,
+      senderId: c.senderId,
+      text,
+      parts: Math.max(parts, m.parts),
+      encoding: m.encoding,
+      promoCode: promo,
+      validityMinutes: c.validityMinutes,
+      step,
+    };
+  };
+
+  const KIND = { enter: 0, dwell: 1, exit: 2 } as const;
+
+  const decide = (event: PresenceEvent, nowMs: number, out: Decision[]): number => {
+    const fr = byFence.get(event.fenceId);
+    if (fr === undefined) return 0;
+    const kind = KIND[event.kind];
+    const sid = event.sid;
+    const stale = nowMs - event.tsMs > policy.maxEventAgeSec * 1000;
+    // One offset lookup per event: quiet hours depend on the fence, not the campaign.
+    const quiet = quietMask !== undefined && inMask(quietMask, fr.zone, nowMs);
+    let history: SidHistory | undefined;
+    let historyRead = false;
+    let lang: string | undefined;
+    let langRead = false;
+    let produced = 0;
+    candidates.length = 0;
+    const list = fr.campaigns;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if (!c.active || nowMs < c.startMs || nowMs >= c.endMs) continue;
+      if (c.triggerKind !== kind || event.dwellMs < c.minDwellMs) continue;
+      let reason: SuppressionReason | '' = '';
+      let parts = 0;
+      if (stale) reason = 'stale_event';
+      else if (!inMask(c.mask, c.zone, nowMs)) reason = 'outside_schedule';
+      else if (quiet) reason = 'quiet_hours';
+      else if (!deps.inSegment(c.segmentId, sid, nowMs)) reason = 'not_in_segment';
+      else {
+        reason = deps.consent.check(sid, c.tenant, nowMs);
+        if (reason === '' && blocklist.has(sid)) reason = 'blocklisted';
+        if (reason === '') {
+          if (!historyRead) {
+            history = counters.history(sid);
+            historyRead = true;
+          }
+          if (countSince(history, nowMs - c.capPeriodMs, c.key) >= c.capCount) reason = 'cap_campaign';
+          else if (nowMs - lastOf(history, c.key) < c.cooldownMs) reason = 'cooldown';
+          else reason = globalCap(history, nowMs);
+          if (reason === '') {
+            if (!langRead) {
+              lang = deps.languageOf?.(sid);
+              langRead = true;
+            }
+            parts = partsFor(c, fr.info, 0, lang);
+            reason = budgetCheck(c, parts, nowMs);
+          }
+        }
+      }
+      const d: Decision = {
+        tsMs: nowMs,
+        eventTsMs: event.tsMs,
+        sid,
+        campaignId: c.id,
+        tenant: c.tenant,
+        fenceId: fr.info.id,
+        storeId: fr.info.storeId,
+        trigger: event.kind,
+        outcome: 'suppressed',
+        reason,
+        dwellMs: event.dwellMs,
+        send: undefined,
+      };
+      out.push(d);
+      produced++;
+      if (reason !== '') continue;
+      if (c.holdoutBelow > 0 && fnv1a(sid, c.holdoutSeed) < c.holdoutBelow) {
+        d.outcome = 'holdout';
+        counters.record(sid, c.key, 2, nowMs);
+        continue;
+      }
+      candidates.push({ c, d, parts, lang });
+    }
+    if (candidates.length === 0) return produced;
+    // Arbitration: highest priority; then the retailer with fewer sends; then the campaign with fewer.
+    let best = candidates[0];
+    for (let i = 1; i < candidates.length; i++) {
+      const x = candidates[i];
+      if (x.c.priority !== best.c.priority) {
+        if (x.c.priority > best.c.priority) best = x;
+        continue;
+      }
+      const tx = counters.tenantSent(x.c.tenant);
+      const tb = counters.tenantSent(best.c.tenant);
+      if (tx !== tb) {
+        if (tx < tb) best = x;
+        continue;
+      }
+      const cx = counters.budget(x.c.id).sent;
+      const cb = counters.budget(best.c.id).sent;
+      if (cx < cb || (cx === cb && x.c.key < best.c.key)) best = x;
+    }
+    for (const x of candidates) {
+      if (x !== best) x.d.reason = 'arbitration_lost';
+    }
+    const { c, d, parts } = best;
+    const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
+    d.outcome = 'sent';
+    d.send = makeOrder(c, fr.info, sid, key, 0, best.lang, parts, nowMs);
+    counters.record(sid, c.key, 1, nowMs);
+    spend(c, d.send.parts, nowMs);
+    candidates.length = 0;
+    return produced;
+  };
+
+  const decideFollowUp = (step: FollowUpStep, nowMs: number): FollowUpOutcome => {
+    const c = byId.get(step.campaignId);
+    const fr = byFence.get(step.fenceId);
+    if (!c || !fr || c.campaign.status === 'finished' || nowMs >= c.endMs || step.step > c.followUps.length) {
+      return { action: 'cancel', reason: 'campaign_ended' };
+    }
+    // A paused campaign's follow-ups wait for it to resume (or end).
+    if (!c.active) return { action: 'wait', untilMs: Math.min(c.endMs, nowMs + 60 * MINUTE_MS) };
+    const row = (reason: SuppressionReason | '', outcome: DecisionOutcome): Decision => ({
+      tsMs: nowMs,
+      eventTsMs: step.dueMs,
+      sid: step.sid,
+      campaignId: c.id,
+      tenant: c.tenant,
+      fenceId: fr.info.id,
+      storeId: fr.info.storeId,
+      trigger: 'followup',
+      outcome,
+      reason,
+      dwellMs: 0,
+      send: undefined,
+    });
+    const verdict = deps.consent.check(step.sid, c.tenant, nowMs);
+    if (verdict !== '') return { action: 'cancel', reason: verdict, decision: row(verdict, 'suppressed') };
+    if (blocklist.has(step.sid))
+      return { action: 'cancel', reason: 'blocklisted', decision: row('blocklisted', 'suppressed') };
+    const allowed = (t: number) =>
+      inMask(c.mask, c.zone, t) && (quietMask === undefined || !inMask(quietMask, fr.zone, t));
+    if (!allowed(nowMs)) {
+      const next = nextAllowed(nowMs, c.endMs, allowed);
+      if (next === undefined) return { action: 'cancel', reason: 'campaign_ended' };
+      return { action: 'wait', untilMs: next };
+    }
+    const h = counters.history(step.sid);
+    const cap = globalCap(h, nowMs);
+    if (cap !== '') {
+      // Wait until the cap frees up (checked again then), rather than dropping the reminder.
+      const untilMs =
+        cap === 'min_interval'
+          ? lastOf(h, -1) + policy.minIntervalMinutes * MINUTE_MS
+          : nowMs + (cap === 'cap_daily' ? 60 : 6 * 60) * MINUTE_MS;
+      if (untilMs >= c.endMs) return { action: 'cancel', reason: cap, decision: row(cap, 'suppressed') };
+      return { action: 'wait', untilMs: Math.max(untilMs, nowMs + MINUTE_MS) };
+    }
+    const lang = deps.languageOf?.(step.sid);
+    const parts = partsFor(c, fr.info, step.step, lang);
+    const budget = budgetCheck(c, parts, nowMs);
+    if (budget !== '') return { action: 'cancel', reason: budget, decision: row(budget, 'suppressed') };
+    const d = row('', 'sent');
+    d.send = makeOrder(
+      c,
+      fr.info,
+      step.sid,
+      `${step.originKey}|followup-${step.step}`,
+      step.step,
+      lang,
+      parts,
+      nowMs,
+    );
+    counters.record(step.sid, c.key, 1, nowMs);
+    spend(c, d.send.parts, nowMs);
+    return { action: 'send', decision: d };
+  };
+
+  const engine: DecisionEngine = {
+    setCampaigns(campaigns, fences) {
+      const fenceList = [...fences];
+      const nextByFence = new Map<string, FenceRuntime>();
+      for (const f of fenceList) nextByFence.set(f.id, { info: f, zone: zoneOf(f.timeZone), campaigns: [] });
+      const nextById = new Map<string, CompiledCampaign>();
+      for (const campaign of campaigns) {
+        const ids = resolveFences(campaign, fenceList);
+        const key = keyOf(campaign.id);
+        const c = compileCampaign(campaign, key, ids, zoneOf, (t) => fnv1a(t));
+        nextById.set(c.id, c);
+        byKey[key] = c;
+        for (const id of ids) nextByFence.get(id)?.campaigns.push(c);
+      }
+      for (const fr of nextByFence.values())
+        fr.campaigns.sort((a, b) => b.priority - a.priority || a.key - b.key);
+      byId = nextById;
+      byFence = nextByFence;
+      applyPolicy(policy);
+    },
+    setPolicy: applyPolicy,
+    get policy() {
+      return policy;
+    },
+    decide,
+    decideFollowUp,
+    replay(row) {
+      if (row.outcome !== 'sent' && row.outcome !== 'holdout') return;
+      const key = keyOf(row.campaignId);
+      counters.record(row.sid, key, row.outcome === 'sent' ? 1 : 2, row.tsMs);
+      if (row.outcome !== 'sent') return;
+      const c = byId.get(row.campaignId);
+      const b = counters.budget(row.campaignId);
+      const day = c ? localDayOf(c.zone, row.tsMs) : Math.floor(row.tsMs / DAY_MS);
+      if (day > b.day) {
+        b.day = day;
+        b.spentDay = 0;
+      }
+      if (day === b.day) b.spentDay += row.parts;
+      b.spentTotal += row.parts;
+      b.sent++;
+      counters.addTenantSent(row.tenant);
+    },
+    lastSent(sid) {
+      const h = counters.history(sid);
+      if (!h) return undefined;
+      for (let i = h.ts.length - 1; i >= 0; i--) if (h.kind[i] === 1) return byKey[h.camp[i]];
+      return undefined;
+    },
+    campaign: (id) => byId.get(id),
+    finished(nowMs) {
+      const out: { id: string; reason: 'budget_spent' | 'end_date' }[] = [];
+      for (const c of byId.values()) {
+        if (c.campaign.status !== 'active' && c.campaign.status !== 'paused') continue;
+        if (nowMs >= c.endMs) out.push({ id: c.id, reason: 'end_date' });
+        else if (counters.budget(c.id).spentTotal + 1 > c.budgetTotal)
+          out.push({ id: c.id, reason: 'budget_spent' });
+      }
+      return out;
+    },
+    campaignsOn: (fenceId) => byFence.get(fenceId)?.campaigns ?? [],
+    counters,
+  };
+  return engine;
+}

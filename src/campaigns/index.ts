@@ -1,0 +1,48 @@
+export { type CompiledCampaign, type FenceInfo, resolveFences } from './compile.ts';
+export { type BudgetState, type Counters, createCounters } from './counters.ts';
+export {
+  createDecisionEngine,
+  type Decision,
+  type DecisionEngine,
+  type EngineDeps,
+  type FollowUpOutcome,
+  type FollowUpStep,
+  type SendOrder,
+} from './engine.ts';
+export {
+  createPromoCodes,
+  fnv1a,
+  isPromoCodeShape,
+  PROMO_ALPHABET,
+  type PromoCodes,
+  type PromoIssue,
+} from './promo-codes.ts';
+export {
+  type DecisionOutcome,
+  type DecisionTrigger,
+  SUPPRESSION_REASONS,
+  type SuppressionReason,
+} from './reasons.ts';
+export { buildWeekMask, inMask, localDayOf, nextAllowed, parseInstant, weekMinuteOf } from './schedule.ts';
+export {
+  CAMPAIGN_STATUSES,
+  type Campaign,
+  type CampaignInput,
+  type CampaignSpec,
+  type CampaignStatus,
+  campaignInputSchema,
+  DEFAULT_POLICY,
+  type FollowUp,
+  followUpSchema,
+  PLACEHOLDERS,
+  type Policy,
+  type PolicyInput,
+  policySchema,
+  senderIdSchema,
+  type Trigger,
+  triggerSchema,
+  WEEKDAYS,
+  type Weekday,
+} from './schema.ts';
+export { type CompiledTemplate, compileTemplate, renderTemplate } from './template.ts';
+export { createZoneCache, createZoneOffsets, isValidZone, type ZoneOffsets } from './zone-offsets.ts';

@@ -1,0 +1,94 @@
+/** No 0/O, 1/I/L, U/V look-alikes: readable aloud and from a small screen. */
+export const PROMO_ALPHABET = '23456789ABCDEFGHJKMNPQRSTWXYZ';
+
+export interface PromoIssue {
+  code: string;
+  sid: string;
+  campaignId: string;
+  tenant: string;
+  storeId: string;
+  issuedMs: number;
+}
+
+export interface PromoCodes {
+  readonly length: number;
+  /** A code for `key` not issued before; deterministic for a key as long as nothing collides. */
+  issue(key: string, sid: string, campaignId: string, tenant: string, storeId: string, nowMs: number): string;
+  lookup(code: string): PromoIssue | undefined;
+  /** Codes already issued (loaded from the store at start-up). */
+  load(rows: Iterable<PromoIssue>): void;
+  /** Forgets codes issued before `beforeMs` (the store still has them for conversions). */
+  prune(beforeMs: number): number;
+  readonly size: number;
+}
+
+/** 32-bit FNV-1a with a seed: cheap, stable across processes and versions. */
+export function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // Final avalanche (murmur3 fmix32) so near-identical keys spread over the whole range.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** True when `code` is made only of the promo alphabet (after upper-casing). */
+export function isPromoCodeShape(code: string, length: number): boolean {
+  if (code.length !== length) return false;
+  for (const ch of code) if (!PROMO_ALPHABET.includes(ch)) return false;
+  return true;
+}
+
+/** Unique short promo codes: `length` characters of PROMO_ALPHABET (29^6 ≈ 595 M codes at length 6). */
+export function createPromoCodes(opts: { length?: number } = {}): PromoCodes {
+  const length = opts.length ?? 6;
+  const issued = new Map<string, PromoIssue>();
+  const n = PROMO_ALPHABET.length;
+  const encode = (a: number, b: number): string => {
+    let s = '';
+    for (let i = 0; i < length; i++) {
+      const x = i < 5 ? a : b;
+      const d = i < 5 ? Math.floor(x / n ** i) % n : Math.floor(x / n ** (i - 5)) % n;
+      s += PROMO_ALPHABET[d];
+    }
+    return s;
+  };
+  return {
+    length,
+    issue(key, sid, campaignId, tenant, storeId, nowMs) {
+      for (let salt = 0; ; salt++) {
+        const code = encode(fnv1a(key, 0x811c9dc5 + salt), fnv1a(key, 0x9e3779b9 + salt));
+        if (!issued.has(code)) {
+          issued.set(code, { code, sid, campaignId, tenant, storeId, issuedMs: nowMs });
+          return code;
+        }
+        // The same key again (a replayed decision) gets its own code back.
+        const prior = issued.get(code)!;
+        if (prior.sid === sid && prior.campaignId === campaignId && prior.issuedMs === nowMs) return code;
+      }
+    },
+    lookup: (code) => issued.get(code.toUpperCase()),
+    load(rows) {
+      for (const r of rows) issued.set(r.code, r);
+    },
+    prune(beforeMs) {
+      let removed = 0;
+      for (const [code, r] of issued) {
+        if (r.issuedMs < beforeMs) {
+          issued.delete(code);
+          removed++;
+        }
+      }
+      return removed;
+    },
+    get size() {
+      return issued.size;
+    },
+  };
+}
