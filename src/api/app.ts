@@ -214,7 +214,8 @@ function bodyReaders(route: RouteDef, appLimit: number | string): RequestHandler
   }
   if (route.body) {
     const checkType: RequestHandler = (req, _res, next) => {
-      if (req.is(JSON_TYPES) === false) {
+      // An empty body (Content-Length: 0) is no body: answered "body required" below, not 415.
+      if (req.headers['content-length'] !== '0' && req.is(JSON_TYPES) === false) {
         throw new AppError(
           'UNSUPPORTED_MEDIA_TYPE',
           `content type '${req.headers['content-type'] ?? '(none)'}' not accepted; send application/json`,

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -126,8 +127,8 @@ export async function startHarness(
       headers['content-type'] ??= 'application/json';
     }
     const start = performance.now();
-    const res = await fetch(url + path, { method, headers, body });
-    const text = await res.text();
+    const res = await rawRequest(url + path, method, headers, body);
+    const text = res.body.toString('utf8');
     const ms = performance.now() - start;
     let json: unknown;
     try {
@@ -207,4 +208,32 @@ export function rng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** node:http rather than fetch: any method may carry a body, and headers go out exactly as given. */
+function rawRequest(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Buffer | undefined,
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const all =
+      body === undefined ? headers : { 'content-length': String(Buffer.byteLength(body)), ...headers };
+    const req = request(url, { method, headers: all, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks) });
+      });
+      res.on('error', reject);
+    });
+    // A server may answer (413, 415) before reading the whole body and close: that answer still counts.
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
 }
