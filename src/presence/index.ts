@@ -1,0 +1,22 @@
+export { createFootfallCounter, type FootfallCounter, type FootfallVisit } from './footfall.ts';
+export {
+  DEFAULT_PRESENCE_OPTIONS,
+  NEW_FENCE_POLICIES,
+  type NewFencePolicy,
+  type PresenceOptions,
+  presenceOptions,
+} from './options.ts';
+export {
+  createPresenceTracker,
+  type PresenceStats,
+  type PresenceTracker,
+  type PresenceTrackerDeps,
+} from './tracker.ts';
+export {
+  EXIT_CAUSES,
+  type ExitCause,
+  PRESENCE_KINDS,
+  type PresenceEvent,
+  type PresenceKind,
+  type PresenceSink,
+} from './types.ts';
