@@ -33,6 +33,7 @@ export {
   type ProfileRepository,
   type ProfileRepositoryOptions,
 } from './profile-repository.ts';
+export { profileInputSchema, profileInputSchemaFor } from './profile-schema.ts';
 export {
   createProfileStore,
   type ProfileStore,
@@ -60,8 +61,18 @@ export {
   segmentRuleSchema,
   segmentRuleSchemaFor,
   segmentSchema,
+  segmentShapeSchema,
   validateRule,
 } from './rule-schema.ts';
 export { loadSegmentCatalogue, parseSegment } from './segment-catalogue.ts';
+export {
+  type AudienceSize,
+  createSegmentService,
+  type SegmentService,
+  type SharedSize,
+  type StoredSegment,
+  shareSize,
+} from './segment-service.ts';
+export { SID_PATTERN } from './sid-index.ts';
 export { type CompiledSql, compileSegmentSql, type SqlCompileOptions } from './sql-compiler.ts';
 export { columnType, deletionRow, profileToRow, subscribersTableDdl } from './sql-schema.ts';

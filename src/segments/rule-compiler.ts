@@ -112,7 +112,7 @@ export function assertValidRule(rule: unknown, catalogue: readonly Attribute[] =
     const issues = shape.error.issues.map((i) => ({ path: i.path, reason: 'malformed', message: i.message }));
     throw new AppError('SEGMENT_INVALID', `segment rule is malformed: ${issues[0]?.message}`, {
       httpStatus: 400,
-      details: issues,
+      details: { errors: issues, problem: 'malformed' },
     });
   }
   const issues = validateRule(shape.data, catalogue);
@@ -122,7 +122,7 @@ export function assertValidRule(rule: unknown, catalogue: readonly Attribute[] =
       `segment rule is invalid: ${issues.map((i) => i.message).join('; ')}`,
       {
         httpStatus: 400,
-        details: issues,
+        details: { errors: issues, problem: issues[0].reason },
       },
     );
   }

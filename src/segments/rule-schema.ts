@@ -73,14 +73,16 @@ const leafSchema = z
   .strict();
 
 /** Structure only (no catalogue checks). */
-export const ruleShapeSchema: z.ZodType<SegmentRule> = z.lazy(() =>
-  z.union([
-    z.object({ all: z.array(ruleShapeSchema) }).strict(),
-    z.object({ any: z.array(ruleShapeSchema) }).strict(),
-    z.object({ not: ruleShapeSchema }).strict(),
-    leafSchema,
-  ]),
-) as z.ZodType<SegmentRule>;
+export const ruleShapeSchema: z.ZodType<SegmentRule> = z
+  .lazy(() =>
+    z.union([
+      z.object({ all: z.array(ruleShapeSchema) }).strict(),
+      z.object({ any: z.array(ruleShapeSchema) }).strict(),
+      z.object({ not: ruleShapeSchema }).strict(),
+      leafSchema,
+    ]),
+  )
+  .meta({ id: 'SegmentRule' }) as z.ZodType<SegmentRule>;
 
 const OPS_BY_TYPE: Record<Attribute['type'], readonly LeafOp[]> = {
   int: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'exists', 'current_month'],
@@ -299,24 +301,27 @@ export const segmentRuleSchema = segmentRuleSchemaFor(ATTRIBUTES);
 
 export const SEGMENT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-export const segmentSchema = z
-  .object({
-    id: z.string().regex(SEGMENT_ID_PATTERN, 'lower-case letters, digits, - and _; at most 64'),
-    name: z.string().min(1).max(200),
-    description: z.string().max(2000).default(''),
-    rule: segmentRuleSchema,
-    /** Retailers may see and target this segment. */
-    offeredToRetailers: z.boolean().default(false),
-    /** What retailers see of it: size rounded to `roundTo`, and nothing below `minSize`. */
-    shareRules: z
-      .object({
-        roundTo: z.number().int().min(1).max(1_000_000).default(100),
-        minSize: z.number().int().min(0).max(100_000_000).default(1000),
-      })
-      .strict()
-      .default({ roundTo: 100, minSize: 1000 }),
-  })
-  .strict();
+const segmentFields = {
+  id: z.string().regex(SEGMENT_ID_PATTERN, 'lower-case letters, digits, - and _; at most 64'),
+  name: z.string().min(1).max(200),
+  description: z.string().max(2000).default(''),
+  /** Retailers may see and target this segment. */
+  offeredToRetailers: z.boolean().default(false),
+  /** What retailers see of it: size rounded to `roundTo`, and nothing below `minSize`. */
+  shareRules: z
+    .object({
+      roundTo: z.number().int().min(1).max(1_000_000).default(100),
+      minSize: z.number().int().min(0).max(100_000_000).default(1000),
+    })
+    .strict()
+    .default({ roundTo: 100, minSize: 1000 }),
+};
+
+/** A segment definition: the rule is checked against the catalogue too. */
+export const segmentSchema = z.object({ ...segmentFields, rule: segmentRuleSchema }).strict();
+
+/** The same shape with the rule checked for structure only (the API then reports catalogue issues itself). */
+export const segmentShapeSchema = z.object({ ...segmentFields, rule: ruleShapeSchema }).strict();
 
 export type Segment = z.infer<typeof segmentSchema>;
 export type SegmentInput = z.input<typeof segmentSchema>;

@@ -8,10 +8,14 @@ export function parseSegment(input: unknown, source = 'segment'): Segment {
   const parsed = segmentSchema.safeParse(input);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path, message: i.message }));
+    // the catalogue checks tag their issues with a stable reason (unknown_attribute, empty_list, ...)
+    const reason = parsed.error.issues
+      .map((i) => (i as { params?: { reason?: string } }).params?.reason)
+      .find((r) => r !== undefined);
     throw new AppError(
       'SEGMENT_INVALID',
       `${source}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-      { httpStatus: 400, details: issues },
+      { httpStatus: 400, details: { errors: issues, problem: reason ?? 'malformed' } },
     );
   }
   return parsed.data;
