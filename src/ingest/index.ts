@@ -1,0 +1,17 @@
+export { createPingDecoder, type PingDecoder, type PingDecoderOptions } from './decode.ts';
+export { type CommittedBatch, createKafkaPingSource, type KafkaPingSourceOptions } from './kafka-source.ts';
+export { createIngestMetrics, type IngestGauges, type IngestMetrics } from './metrics.ts';
+export {
+  createPingPipeline,
+  type FootfallWriter,
+  type PingPipeline,
+  type PingPipelineDeps,
+  type PipelineStats,
+} from './pipeline.ts';
+export {
+  INVALID_PING_REASONS,
+  type InvalidPingReason,
+  type Ping,
+  type PingHandler,
+  type PingSource,
+} from './types.ts';

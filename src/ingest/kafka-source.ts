@@ -1,0 +1,194 @@
+import type { Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { PingDecoder } from './decode.ts';
+import type { IngestMetrics } from './metrics.ts';
+import type { InvalidPingReason, Ping, PingHandler, PingSource } from './types.ts';
+
+export interface KafkaPingSourceOptions {
+  /** A kafkajs client (main builds it from KAFKA_BROKERS / KAFKA_CLIENT_ID). */
+  kafka: Kafka;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  decoder: PingDecoder;
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** Read from the start of the topic when the group has no committed offset; default false (latest). */
+  fromBeginning?: boolean;
+  /** Extra kafkajs consumer settings (session timeout, fetch sizes, ...). */
+  consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>;
+  /** Called after each batch's offsets were committed (tests and operations). */
+  onCommitted?(info: CommittedBatch): void;
+}
+
+export interface CommittedBatch {
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  /** The committed offset: the next one this group will read. */
+  committed: string;
+  valid: number;
+  invalid: number;
+}
+
+interface DeadLetter {
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: InvalidPingReason;
+  partition: number;
+  offset: string;
+  headers: IHeaders | undefined;
+}
+
+/**
+ * A kafkajs consumer group on the pings topic. Whole batches are decoded, invalid messages are
+ * dead-lettered (original bytes, reason in headers), and offsets are committed only after the batch's
+ * outputs were handed over (`handler.flush()`): at-least-once, and a poison message never stalls.
+ */
+export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource & {
+  /** Partitions currently owned. */
+  readonly assigned: readonly number[];
+} {
+  const logger = opts.logger.child({ stage: 'ingest', source: 'kafka' });
+  const { topic, decoder, metrics } = opts;
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let owned: number[] = [];
+  let current: PingHandler | undefined;
+
+  const deadLetter = async (dead: DeadLetter[]) => {
+    const at = new Date().toISOString();
+    await producer!.send({
+      topic: opts.dlqTopic,
+      acks: -1,
+      messages: dead.map((d) => ({
+        key: d.key,
+        value: d.value,
+        headers: {
+          ...d.headers,
+          'dlq-reason': d.reason,
+          'dlq-source-topic': topic,
+          'dlq-source-partition': String(d.partition),
+          'dlq-source-offset': d.offset,
+          'dlq-at': at,
+        },
+      })),
+    });
+  };
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch, heartbeat, isStale } = payload;
+    if (batch.messages.length === 0 || isStale()) return;
+    const partition = batch.partition;
+    const pings: Ping[] = [];
+    const index: number[] = [];
+    const dead: DeadLetter[] = [];
+    const messages = batch.messages;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      const r = decoder.decode(m.value, m.key);
+      if (typeof r === 'string') {
+        metrics.invalid(r);
+        dead.push({
+          key: m.key,
+          value: m.value,
+          reason: r,
+          partition,
+          offset: m.offset,
+          headers: m.headers,
+        });
+      } else {
+        pings.push(r);
+        index.push(i);
+      }
+    }
+    metrics.pings('kafka', pings.length);
+    const waiting = current!.handle(pings, partition, (i, err) => {
+      const m = messages[index[i]];
+      logger.warn({ err, partition, offset: m.offset }, 'ping failed in processing; dead-lettered');
+      dead.push({
+        key: m.key,
+        value: m.value,
+        reason: 'processing_failed',
+        partition,
+        offset: m.offset,
+        headers: m.headers,
+      });
+    });
+    // Back-pressure: keep the group membership alive while the writer drains.
+    if (waiting !== undefined) await whileHeartbeating(waiting, heartbeat);
+    if (dead.length > 0) await deadLetter(dead);
+    await current!.flush();
+    if (isStale()) return;
+    const last = batch.lastOffset();
+    const committed = String(BigInt(last) + 1n);
+    await consumer!.commitOffsets([{ topic, partition, offset: committed }]);
+    payload.resolveOffset(last);
+    opts.onCommitted?.({
+      partition,
+      firstOffset: batch.firstOffset() ?? last,
+      lastOffset: last,
+      committed,
+      valid: pings.length,
+      invalid: messages.length - pings.length,
+    });
+  };
+
+  const source = {
+    kind: 'kafka' as const,
+    get assigned() {
+      return owned;
+    },
+    async start(handler: PingHandler) {
+      current = handler;
+      producer = opts.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      consumer = opts.kafka.consumer({
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+        ...opts.consumer,
+        groupId: opts.groupId,
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        const next = e.payload.memberAssignment[topic] ?? [];
+        const revoked = owned.filter((p) => !next.includes(p));
+        owned = [...next].sort((a, b) => a - b);
+        if (revoked.length > 0) handler.release(revoked);
+        logger.info({ assigned: owned, revoked }, 'partitions assigned');
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        logger.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
+      });
+      try {
+        await producer.connect();
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? false });
+      } catch (err) {
+        throw new AppError('KAFKA_UNAVAILABLE', `cannot reach Kafka for topic ${topic}`, {
+          cause: err,
+          retriable: true,
+        });
+      }
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    },
+    async stop() {
+      // disconnect() waits for the running batch to finish (and commit) before leaving the group.
+      await consumer?.disconnect();
+      await producer?.disconnect();
+      if (owned.length > 0) current?.release(owned);
+      owned = [];
+    },
+  };
+  return source;
+}
+
+/** Awaits `p`, sending a group heartbeat every second meanwhile. */
+async function whileHeartbeating(p: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+  try {
+    await p;
+  } finally {
+    clearInterval(timer);
+  }
+}

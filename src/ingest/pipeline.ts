@@ -1,0 +1,185 @@
+import type { Registry } from 'prom-client';
+import type { Matcher } from '../geo/index.ts';
+import type { Logger } from '../logger.ts';
+import {
+  createFootfallCounter,
+  createPresenceTracker,
+  type FootfallCounter,
+  type FootfallVisit,
+  type PresenceEvent,
+  type PresenceOptions,
+  type PresenceSink,
+  type PresenceTracker,
+} from '../presence/index.ts';
+import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
+import type { Ping, PingHandler } from './types.ts';
+
+/** What the pipeline needs from the store writer (`createWriter` in src/store). */
+export interface FootfallWriter {
+  write(table: string, row: object): void | Promise<void>;
+}
+
+export interface PingPipelineDeps {
+  matcher: Matcher;
+  /** The decision stage. */
+  sink: PresenceSink;
+  presence: PresenceOptions;
+  /** The store writer for footfall rows; without one footfall is not recorded. */
+  writer?: FootfallWriter;
+  registry: Registry;
+  logger: Logger;
+  /** Sweep presence state (timeouts, TTL) when event time has advanced this much; default 10 s. */
+  sweepEveryMs?: number;
+}
+
+export interface PipelineStats {
+  pings: number;
+  failed: number;
+  partitions: number;
+  tracked: number;
+  visits: number;
+  footfallKeys: number;
+}
+
+export interface PingPipeline extends PingHandler {
+  readonly metrics: IngestMetrics;
+  /** Presence state of one partition (tests, benchmarks). */
+  tracker(partition: number): PresenceTracker | undefined;
+  /** Runs the timeout/TTL sweep of every partition as of `watermarkMs` (default: each one's own). */
+  sweep(watermarkMs?: number): void;
+  stats(): PipelineStats;
+}
+
+interface PartitionState {
+  tracker: PresenceTracker;
+  footfall: FootfallCounter;
+  lastSweepMs: number;
+}
+
+const FOOTFALL_TABLE = 'footfall_visits';
+
+/**
+ * match → presence → (decide, footfall) for decoded pings. One presence tracker per partition, so a
+ * revoked partition's state is dropped whole and never used by two instances.
+ */
+export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
+  const { matcher, presence, writer } = deps;
+  const logger = deps.logger.child({ stage: 'ingest' });
+  const sweepEveryMs = deps.sweepEveryMs ?? 10_000;
+  const partitions = new Map<number, PartitionState>();
+  const metrics = createIngestMetrics(deps.registry, {
+    tracked: () => sum((p) => p.tracker.size),
+    visits: () => sum((p) => p.tracker.stats().visits),
+  });
+  const sink: PresenceSink = {
+    onEvent(e: PresenceEvent) {
+      metrics.event(e.kind);
+      deps.sink.onEvent(e);
+    },
+  };
+  // The most fences one ping can match; the matcher stops filling at the array's length.
+  const slots = new Int32Array(1024);
+  const rows: FootfallVisit[] = [];
+  const pending = new Set<Promise<void>>();
+  let pings = 0;
+  let failed = 0;
+
+  function sum(f: (p: PartitionState) => number): number {
+    let n = 0;
+    for (const p of partitions.values()) n += f(p);
+    return n;
+  }
+
+  const stateOf = (partition: number): PartitionState => {
+    let p = partitions.get(partition);
+    if (p === undefined) {
+      p = {
+        tracker: createPresenceTracker({ options: presence, sink, near: matcher.near }),
+        footfall: createFootfallCounter(),
+        lastSweepMs: Number.NEGATIVE_INFINITY,
+      };
+      partitions.set(partition, p);
+    }
+    return p;
+  };
+
+  const sweepOne = (p: PartitionState, watermarkMs: number) => {
+    p.lastSweepMs = watermarkMs;
+    p.tracker.sweep(watermarkMs);
+    p.footfall.sweep(watermarkMs, presence.lateToleranceMs);
+  };
+
+  const handOver = (p: PartitionState): Promise<void> | undefined => {
+    if (writer === undefined) return undefined;
+    rows.length = 0;
+    p.footfall.drainInto(rows);
+    const waits: Promise<void>[] = [];
+    for (const row of rows) {
+      const w = writer.write(FOOTFALL_TABLE, row);
+      if (w !== undefined) waits.push(w);
+    }
+    rows.length = 0;
+    if (waits.length === 0) return undefined;
+    metrics.backpressure();
+    const done = Promise.all(waits).then(() => undefined);
+    pending.add(done);
+    void done.finally(() => pending.delete(done));
+    return done;
+  };
+
+  return {
+    metrics,
+    handle(batch: readonly Ping[], partition: number, onFailed?: (index: number, err: unknown) => void) {
+      const p = stateOf(partition);
+      const snap = matcher.snapshot();
+      const fences = snap.fences;
+      const { tracker, footfall } = p;
+      for (let i = 0; i < batch.length; i++) {
+        const ping = batch[i];
+        try {
+          const n = matcher.matchInto(ping.lon, ping.lat, ping.acc, slots);
+          tracker.observe(ping.sid, ping.lon, ping.lat, ping.acc, ping.ts, snap, slots, n);
+          for (let j = 0; j < n; j++) footfall.observe(ping.sid, fences[slots[j]], ping.ts);
+        } catch (err) {
+          failed++;
+          metrics.invalid('processing_failed');
+          logger.error({ err, partition }, 'ping processing failed; ping skipped');
+          onFailed?.(i, err);
+        }
+      }
+      pings += batch.length;
+      const wm = tracker.watermarkMs;
+      if (wm - p.lastSweepMs >= sweepEveryMs) sweepOne(p, wm);
+      return handOver(p);
+    },
+    async flush() {
+      if (pending.size > 0) await Promise.all(pending);
+      await deps.sink.drain?.();
+    },
+    release(revoked) {
+      for (const partition of revoked) {
+        const p = partitions.get(partition);
+        if (p === undefined) continue;
+        // Rows counted so far still go out; the next owner rebuilds presence from its own reads.
+        void handOver(p);
+        partitions.delete(partition);
+        logger.info({ partition, tracked: p.tracker.size }, 'partition released; presence state dropped');
+      }
+    },
+    tracker: (partition) => partitions.get(partition)?.tracker,
+    sweep(watermarkMs) {
+      for (const p of partitions.values()) {
+        sweepOne(p, watermarkMs ?? p.tracker.watermarkMs);
+        void handOver(p);
+      }
+    },
+    stats: () => ({
+      pings,
+      failed,
+      partitions: partitions.size,
+      tracked: sum((p) => p.tracker.size),
+      visits: sum((p) => p.tracker.stats().visits),
+      footfallKeys: sum((p) => p.footfall.size),
+    }),
+  };
+}

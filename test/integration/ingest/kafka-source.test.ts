@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createMatcher } from '../../../src/geo/index.ts';
+import { createKafkaPingSource, createPingDecoder, createPingPipeline } from '../../../src/ingest/index.ts';
+import { type PresenceEvent, presenceOptions } from '../../../src/presence/index.ts';
+import { type KafkaMock, startKafkaMock } from '../../helpers/kafka-mock/index.ts';
+import { buildFence, buildPing, MIN } from './fixtures/build.ts';
+
+const logger = pino({ level: 'silent' });
+const CONSUMER = {
+  sessionTimeout: 6_000,
+  heartbeatInterval: 300,
+  rebalanceTimeout: 6_000,
+  maxWaitTimeInMs: 100,
+};
+let mock: KafkaMock;
+let kafka: Kafka;
+
+before(async () => {
+  mock = await startKafkaMock({
+    topics: [
+      { name: 'pings', partitions: 2 },
+      { name: 'pings-dlq', partitions: 1 },
+    ],
+  });
+  kafka = new Kafka({ clientId: 'ingest-test', brokers: mock.brokers, logLevel: logLevel.NOTHING });
+});
+after(async () => {
+  await mock.stop();
+});
+
+function service(opts: { topic: string; groupId: string }) {
+  const matcher = createMatcher({ fences: [buildFence('f1')] });
+  const events: PresenceEvent[] = [];
+  const registry = new Registry();
+  const pipeline = createPingPipeline({
+    matcher,
+    sink: { onEvent: (e) => events.push(e) },
+    presence: presenceOptions({ dwellMs: [10 * MIN] }),
+    registry,
+    logger,
+  });
+  const source = createKafkaPingSource({
+    kafka,
+    topic: opts.topic,
+    dlqTopic: 'pings-dlq',
+    groupId: opts.groupId,
+    decoder: createPingDecoder(),
+    metrics: pipeline.metrics,
+    logger,
+    fromBeginning: true,
+    consumer: CONSUMER,
+  });
+  return { pipeline, source, events, registry };
+}
+
+async function send(topic: string, messages: Array<{ key: string | null; value: string }>) {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  await producer.send({ topic, messages });
+  await producer.disconnect();
+}
+
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const json = (o: object) => JSON.stringify(o);
+
+test('pings become presence events; invalid ones are dead-lettered with their bytes and counted', async () => {
+  const t = Date.now() - 60 * MIN;
+  const bad = [
+    { key: 'x1', value: '{"sid":"x1","lat":50.45,', reason: 'invalid_json' },
+    { key: 'x2', value: json({ sid: 'x2', lon: 30.5, ts: t, acc: 10 }), reason: 'lat_missing' },
+    { key: 'x3', value: json({ sid: 'x3', lat: 200, lon: 30.5, ts: t, acc: 10 }), reason: 'lat_invalid' },
+    { key: 'x4', value: json({ sid: 'x4', lat: 'NaN', lon: 30.5, ts: t, acc: 10 }), reason: 'lat_invalid' },
+    {
+      key: 'x5',
+      value: json({ sid: 'x5', lat: 50, lon: 30.5, ts: Date.now() + 86_400_000, acc: 10 }),
+      reason: 'ts_future',
+    },
+    { key: 'x6', value: json({ sid: 'x6', lat: 50, lon: 30.5, ts: 1_700_000, acc: 10 }), reason: 'ts_past' },
+    { key: 'x7', value: json({ sid: 'x7', lat: 50, lon: 30.5, ts: t, acc: -5 }), reason: 'acc_invalid' },
+    { key: 'other', value: json({ sid: 'x8', lat: 50, lon: 30.5, ts: t, acc: 5 }), reason: 'key_mismatch' },
+  ];
+  // A's visit, with poison messages on the same key (same partition) between its pings.
+  await send('pings', [
+    { key: 'A', value: json(buildPing({ sid: 'A', ts: t })) },
+    { key: 'A', value: '\u0000\u0001 not json' },
+    { key: 'A', value: json(buildPing({ sid: 'A', ts: t + 11 * MIN })) },
+    { key: 'A', value: json(buildPing({ sid: 'A', ts: t + 12 * MIN, eastM: 800 })) },
+    ...bad.map(({ key, value }) => ({ key, value })),
+  ]);
+  // B's pings from an independent client (kcat), keyed by sid.
+  const lines = [buildPing({ sid: 'B', ts: t + MIN }), buildPing({ sid: 'B', ts: t + 2 * MIN, eastM: 900 })];
+  await new Promise<void>((resolve, reject) => {
+    const kcat = execFile('kcat', ['-b', mock.bootstrap, '-P', '-t', 'pings', '-K', '\t'], (err) =>
+      err ? reject(err) : resolve(),
+    );
+    kcat.stdin!.end(lines.map((p) => `B\t${json(p)}\n`).join(''));
+  });
+
+  const s = service({ topic: 'pings', groupId: 'svc-1' });
+  await s.source.start(s.pipeline);
+  await until(() => s.events.length >= 5, 'five presence events');
+  await s.source.stop();
+
+  const got = s.events.map((e) => `${e.sid}:${e.kind}:${(e.tsMs - t) / MIN}`).sort();
+  assert.deepEqual(got, ['A:dwell:11', 'A:enter:0', 'A:exit:12', 'B:enter:1', 'B:exit:2']);
+  assert.equal(s.events.find((e) => e.kind === 'exit' && e.sid === 'A')!.dwellMs, 11 * MIN);
+
+  const counts = s.pipeline.metrics.invalidCounts();
+  assert.equal(counts.invalid_json, 2);
+  assert.equal(counts.lat_invalid, 2);
+  for (const r of ['lat_missing', 'ts_future', 'ts_past', 'acc_invalid', 'key_mismatch'] as const) {
+    assert.equal(counts[r], 1, r);
+  }
+  const exposed = await s.registry.getSingleMetricAsString('geotrigger_pings_invalid_total');
+  assert.match(exposed, /geotrigger_pings_invalid_total\{reason="lat_invalid"\} 2/);
+  assert.match(exposed, /geotrigger_pings_invalid_total\{reason="ts_future"\} 1/);
+
+  // The dead-letter topic holds the original bytes, the reason and where each came from.
+  const dlq: Array<{ key: string; value: string; reason: string; offset: string }> = [];
+  const reader = kafka.consumer({ groupId: 'dlq-reader', ...CONSUMER });
+  await reader.connect();
+  await reader.subscribe({ topic: 'pings-dlq', fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      dlq.push({
+        key: message.key!.toString(),
+        value: message.value!.toString(),
+        reason: message.headers!['dlq-reason']!.toString(),
+        offset: message.headers!['dlq-source-offset']!.toString(),
+      });
+    },
+  });
+  await until(() => dlq.length === 9, 'nine dead letters');
+  await reader.disconnect();
+  const expected = [{ key: 'A', value: '\u0000\u0001 not json', reason: 'invalid_json' }, ...bad];
+  assert.deepEqual(
+    dlq.map(({ key, value, reason }) => ({ key, value, reason })).sort((a, b) => a.key.localeCompare(b.key)),
+    expected.sort((a, b) => a.key.localeCompare(b.key)),
+  );
+});
+
+test('a rebalance between two consumers of one group moves partitions and drops the revoked state', async () => {
+  await mock.createTopic('pings-rb', 4);
+  const t = Date.now() - 30 * MIN;
+  // 40 subscribers inside the fence, spread over the four partitions by key.
+  const sids = Array.from({ length: 40 }, (_, i) => `rb-${i}`);
+  await send(
+    'pings-rb',
+    sids.map((sid) => ({ key: sid, value: json(buildPing({ sid, ts: t })) })),
+  );
+  const a = service({ topic: 'pings-rb', groupId: 'svc-rb' });
+  await a.source.start(a.pipeline);
+  await until(() => a.events.length === 40, 'first member sees every enter');
+  assert.deepEqual(a.source.assigned, [0, 1, 2, 3]);
+  assert.equal(a.pipeline.stats().partitions, 4);
+
+  const b = service({ topic: 'pings-rb', groupId: 'svc-rb' });
+  await b.source.start(b.pipeline);
+  await until(
+    () => b.source.assigned.length > 0 && a.source.assigned.length + b.source.assigned.length === 4,
+    'rebalance to two members',
+  );
+  const owners = [...a.source.assigned, ...b.source.assigned].sort();
+  assert.deepEqual(owners, [0, 1, 2, 3], 'each partition has exactly one owner');
+  for (const p of b.source.assigned) {
+    assert.equal(a.pipeline.tracker(p), undefined, `A dropped the state of revoked partition ${p}`);
+  }
+
+  // After the rebalance each subscriber's next ping (outside) reaches exactly one member.
+  await send(
+    'pings-rb',
+    sids.map((sid) => ({ key: sid, value: json(buildPing({ sid, ts: t + MIN, eastM: 900 })) })),
+  );
+  await until(() => a.pipeline.stats().pings + b.pipeline.stats().pings === 80, 'second round');
+  await Promise.all([a.source.stop(), b.source.stop()]);
+  const exitsA = a.events.filter((e) => e.kind === 'exit').map((e) => e.sid);
+  const entersB = b.events.filter((e) => e.kind === 'enter').map((e) => e.sid);
+  // A still owns its partitions' visits and sees their exits; B starts with no state for the moved
+  // subscribers, so their outside ping creates nothing (no exit without a known enter).
+  assert.equal(entersB.length, 0);
+  assert.equal(new Set(exitsA).size, exitsA.length, 'no duplicate exits');
+  assert.equal(exitsA.length, 40 - b.pipeline.stats().pings, 'exits only on partitions A kept');
+});
