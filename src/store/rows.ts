@@ -15,6 +15,8 @@ export interface DecisionRow {
   reason: string;
   message_id: string;
   dwell_ms: number;
+  /** SMS parts of a sent decision (column added by the campaigns migration 500; default 0). */
+  parts?: number;
 }
 
 export type MessageStatus =
