@@ -27,6 +27,10 @@ export interface RawBodySpec {
 }
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** Path parameters without a schema arrive as strings. */
+type InferParams<S> = S extends z.ZodType ? z.output<S> : Record<string, string>;
+/** A route without a query schema accepts no query parameters. */
+type InferQuery<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
 
 export interface HandlerContext<B, Q, P> {
   body: B;
@@ -78,7 +82,9 @@ export interface RouteSpec<
   errors?: Record<number, string>;
   /** Other success answers (e.g. a bulk import's 200 next to a create's 201). */
   otherResponses?: Record<number, { description: string; schema: z.ZodType }>;
-  handler(ctx: HandlerContext<Infer<BS>, Infer<QS>, Infer<PS>>): Promise<HandlerResult> | HandlerResult;
+  handler(
+    ctx: HandlerContext<Infer<BS>, InferQuery<QS>, InferParams<PS>>,
+  ): Promise<HandlerResult> | HandlerResult;
 }
 
 /** A declared route, ready for `createApp`. Create with `defineRoute`. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { buildFence, type Harness, startHarness } from './fixture.ts';
+import { createFenceSync } from '../../../src/api/index.ts';
+import { createMatcher } from '../../../src/geo/index.ts';
+import { buildFence, type Harness, logger, startHarness } from './fixture.ts';
 
 let h: Harness;
 before(async () => {
@@ -272,4 +274,31 @@ test('export answers a GeoJSON FeatureCollection of the caller’s fences that r
   const reimport = await h.call('POST', '/v1/geofences?mode=upsert', { as: 'retailerB', json: r.json });
   assert.equal(reimport.status, 200, reimport.text);
   assert.equal(reimport.json.failed, 0);
+});
+
+test('a fence written through one instance reaches another instance’s matcher within a second', async () => {
+  const remote = createMatcher({ fences: [] });
+  const sync = createFenceSync({ geofences: h.geofences, matcher: remote, logger, intervalMs: 200 });
+  sync.start();
+  try {
+    const created = await h.call('POST', '/v1/geofences', {
+      as: 'retailerB',
+      json: buildFence({ id: 'synced', lon: 40, lat: 40 }),
+    });
+    assert.equal(created.status, 201);
+    const t0 = Date.now();
+    while (remote.match(40, 40, 10).length === 0) {
+      assert.ok(Date.now() - t0 < 1000, 'not synced within a second');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const del = await h.call('DELETE', '/v1/geofences/synced', { as: 'retailerB' });
+    assert.equal(del.status, 204);
+    const t1 = Date.now();
+    while (remote.match(40, 40, 10).length > 0) {
+      assert.ok(Date.now() - t1 < 1000, 'removal not synced within a second');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    sync.stop();
+  }
 });
