@@ -226,8 +226,7 @@ export function createBind(opts: BindOptions): Bind {
     }
   };
 
-  const submit = (conn: SmppConnection, part: OutPart): void => {
-    inFlight++;
+  const write = (conn: SmppConnection, part: OutPart): void => {
     conn.request('submit_sm', part.params).then(
       (resp) => {
         inFlight--;
@@ -244,6 +243,33 @@ export function createBind(opts: BindOptions): Bind {
           counters.unknown++;
           part.owner.settle(part, { kind: 'unknown', error: err.code });
         }
+        pump();
+      },
+    );
+  };
+
+  const submit = (conn: SmppConnection, part: OutPart): void => {
+    // The window slot is held while the outbox intent is flushed (one group commit per pump round).
+    inFlight++;
+    const durable = part.owner.durable();
+    if (!durable) {
+      write(conn, part);
+      return;
+    }
+    durable.then(
+      () => {
+        if (conn.closed) {
+          // Never written: it goes back to the queue for the next bind.
+          inFlight--;
+          queue.pushFront(part);
+          return;
+        }
+        write(conn, part);
+      },
+      (err: AppError) => {
+        inFlight--;
+        counters.failed++;
+        part.owner.settle(part, { kind: 'failed', error: err.code ?? 'DELIVERY_UNKNOWN' });
         pump();
       },
     );

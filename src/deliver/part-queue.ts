@@ -25,6 +25,11 @@ export type PartOutcome =
 export interface PartOwner {
   /** Last check before the first part leaves: consent and blocklist. False = do not send. */
   precheck(): boolean;
+  /**
+   * Resolves once the message's outbox intent is on disk (undefined when it already is). Every part
+   * waits for it, so nothing reaches the SMSC before the idempotency key is durable.
+   */
+  durable(): Promise<void> | undefined;
   settle(part: OutPart, outcome: PartOutcome): void;
   /** True once the message can no longer be delivered whole: remaining parts are skipped unsent. */
   readonly aborted: boolean;

@@ -339,14 +339,6 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       tsMs: now(),
     };
     inFlightKeys.add(msg.idempotencyKey);
-    try {
-      // At most once: the key is on disk before anything can reach the SMSC.
-      await opts.outbox.intend(intent);
-    } catch (err) {
-      inFlightKeys.delete(msg.idempotencyKey);
-      if (isAppError(err, 'VERSION_CONFLICT')) return none('duplicate');
-      throw err;
-    }
     const src = addressOf(msg.senderId);
     const expiresAtMs = intent.tsMs + validityMin * 60_000;
     const validity = relativeValidity(validityMin);
@@ -362,8 +354,19 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         done: false,
       };
       const live: LiveMessage = { intent, submitDone: false, submittedAt: null, firstSmscId: '' };
+      // At most once: the intent is journaled (fdatasync) when the first part is about to leave, so
+      // a crash loses nothing that was merely queued and never resends what may have been submitted.
+      let journal: Promise<void> | undefined;
+      let journaled = false;
       const owner: PartOwner = {
         precheck: allowed,
+        durable() {
+          if (journaled) return undefined;
+          journal ??= opts.outbox.intend(intent).then(() => {
+            journaled = true;
+          });
+          return journal;
+        },
         get aborted() {
           return aborted;
         },
@@ -404,7 +407,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         else status = 'expired';
         for (const o of outcomes)
           if (o && (o.kind === 'failed' || o.kind === 'unknown')) errorCode ??= o.error;
-        opts.outbox.settle(messageId, status);
+        if (journal) opts.outbox.settle(messageId, status);
         const t = now();
         if (status === 'submitted') {
           if (live.finalState !== undefined) {
