@@ -26,9 +26,10 @@ export function createRateLimiter(opts: { perMin: number; maxKeys?: number }): R
     for (const [key, b] of buckets) {
       if (b.tokens + (nowMs - b.updatedMs) * refillPerMs >= capacity) buckets.delete(key);
     }
-    // Still too many (a flood of distinct keys): forget the oldest; they restart with a full bucket.
-    if (buckets.size > maxKeys) {
-      let excess = buckets.size - maxKeys;
+    // Still too many (a flood of distinct keys): forget the oldest tenth at once, so the O(n) sweep
+    // runs once per maxKeys/10 new keys; forgotten keys restart with a full bucket.
+    if (buckets.size >= maxKeys) {
+      let excess = buckets.size - Math.floor(maxKeys * 0.9);
       for (const key of buckets.keys()) {
         if (excess-- <= 0) break;
         buckets.delete(key);
