@@ -302,3 +302,36 @@ test('a fence written through one instance reaches another instance’s matcher 
     sync.stop();
   }
 });
+
+test('a circle fence (Point + radiusM) sent as application/geo+json is stored and matched', async () => {
+  const circle = {
+    type: 'Feature',
+    geometry: { type: 'Point', coordinates: [30.5234, 50.4501] },
+    properties: {
+      id: 'acme-circle',
+      name: 'Acme Khreshchatyk',
+      storeId: 'K-1',
+      radiusM: 150,
+      tags: ['kyiv'],
+    },
+  };
+  const r = await h.call('POST', '/v1/geofences', {
+    as: 'retailerA',
+    body: JSON.stringify(circle),
+    headers: { 'content-type': 'application/geo+json' },
+  });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.properties.radiusM, 150);
+  assert.deepEqual(
+    h.matcher.match(30.5234, 50.4505, 10).map((f) => f.props.id),
+    ['acme-circle'],
+  );
+  assert.equal(h.matcher.match(30.5234, 50.453, 10).length, 0, '320 m north is outside the 150 m circle');
+  const moved = await h.call('PUT', '/v1/geofences/acme-circle', {
+    as: 'retailerA',
+    headers: { 'if-match': '"1"' },
+    json: { ...circle, properties: { ...circle.properties, id: undefined, radiusM: 400 } },
+  });
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal(h.matcher.match(30.5234, 50.453, 10).length, 1, 'the live matcher has the new radius');
+});
