@@ -110,6 +110,11 @@ function hashCell(key: number): number {
   return h ^ (h >>> 16);
 }
 
+const SUB = 4;
+const SUB_SHIFT = 2;
+const POW4 = Float64Array.from({ length: SUB * SUB }, (_, k) => 4 ** k);
+const INV_POW4 = Float64Array.from({ length: SUB * SUB }, (_, k) => 4 ** -k);
+
 // Per-fence hot record (Float64Array, stride HOT): everything a boundary test needs in one place.
 const HOT = 8;
 const K_KIND = 0; // 0 gridded polygon, 1 circle, 2 polygon answered without the grid
@@ -215,23 +220,39 @@ export function buildFenceIndex(
   }
   const invCw = 1 / cw;
   const invCh = 1 / ch;
+  // Each cell is split into SUB × SUB sub-cells; fences are rasterised at sub-cell resolution and
+  // every boundary entry carries a 2-bit state per sub-cell (outside / inside / boundary), so most
+  // pings in a boundary cell are answered without touching the fence's geometry.
+  const invFcw = invCw * SUB;
+  const invFch = invCh * SUB;
+  const fcw = cw / SUB;
+  const fch = ch / SUB;
 
-  let keys: Int32Array = new Int32Array(4096);
-  let ents: Int32Array = new Int32Array(4096);
+  // Upper bounds, so the big arrays are allocated once.
+  let cellBound = 0;
+  for (let s = 0; s < n; s++) {
+    const b = fences[s].bbox;
+    const w = Math.floor((b[2] - gx0) * invCw) - Math.floor((b[0] - gx0) * invCw) + 1;
+    const h = Math.floor((b[3] - gy0) * invCh) - Math.floor((b[1] - gy0) * invCh) + 1;
+    if (w * h <= maxCellsPerFence) cellBound += w * h;
+  }
+  const keys = new Int32Array(cellBound);
+  const ents = new Int32Array(cellBound);
+  const masks = new Float64Array(cellBound);
   let total = 0;
   const large: number[] = [];
-  // Per gridded polygon and grid row: the edges whose y-range meets the row, as (absolute position
-  // of the edge start, local ring). A point in that row can only be affected by those edges, so
-  // testing them alone gives exactly the full test's answer.
-  let rowOffsets: Int32Array = new Int32Array(4096);
+  // Per gridded polygon and sub-cell row: the edges whose y-range meets the row, as (absolute
+  // position of the edge start, local ring). A point in that row can only be affected by those
+  // edges, so testing them alone gives exactly the full test's answer.
+  let rowOffsets: Int32Array = new Int32Array(Math.max(4096, n * 16));
   let rowOffsetsLen = 0;
-  let rowEdges: Int32Array = new Int32Array(8192);
+  let rowEdges: Int32Array = new Int32Array(Math.max(8192, positions * 16));
   let rowEdgesLen = 0;
   let pairRow: Int32Array = new Int32Array(256);
   let pairEdge: Int32Array = new Int32Array(256);
   let pairRing: Int32Array = new Int32Array(256);
   let rowCount = new Int32Array(64);
-  let status = new Uint8Array(256);
+  let status = new Uint8Array(1024);
   let uv = new Float64Array(256);
   let crossings = new Float64Array(64);
 
@@ -250,8 +271,13 @@ export function buildFenceIndex(
       large.push(s);
       continue;
     }
-    if (status.length < w * h) status = new Uint8Array(w * h * 2);
-    status.fill(0, 0, w * h);
+    // sub-cell raster of the fence's cells
+    const fx0 = ix0 * SUB;
+    const fy0 = iy0 * SUB;
+    const W = w * SUB;
+    const H = h * SUB;
+    if (status.length < W * H) status = new Uint8Array(W * H * 2);
+    status.fill(0, 0, W * H);
 
     if (f.kind === 'circle') {
       const cx = f.center[0];
@@ -259,24 +285,24 @@ export function buildFenceIndex(
       const r = f.radiusM;
       // Planar distances at the mean latitude are within this margin of great-circle ones here.
       const margin = 1 + r * 1e-3;
-      for (let row = 0; row < h; row++) {
-        const y0 = gy0 + (iy0 + row) * ch;
-        const y1 = y0 + ch;
+      for (let row = 0; row < H; row++) {
+        const y0 = gy0 + (fy0 + row) * fch;
+        const y1 = y0 + fch;
         const nyp = cy < y0 ? y0 : cy > y1 ? y1 : cy;
         const fy = Math.abs(y0 - cy) > Math.abs(y1 - cy) ? y0 : y1;
         const kxN = METRES_PER_DEG_LAT * Math.cos(((cy + nyp) / 2) * RAD);
         const kxF = METRES_PER_DEG_LAT * Math.cos(((cy + fy) / 2) * RAD);
         const dyN = (nyp - cy) * METRES_PER_DEG_LAT;
         const dyF = (fy - cy) * METRES_PER_DEG_LAT;
-        for (let col = 0; col < w; col++) {
-          const x0 = gx0 + (ix0 + col) * cw;
-          const x1 = x0 + cw;
+        for (let col = 0; col < W; col++) {
+          const x0 = gx0 + (fx0 + col) * fcw;
+          const x1 = x0 + fcw;
           const nxp = cx < x0 ? x0 : cx > x1 ? x1 : cx;
           const dxN = (nxp - cx) * kxN;
-          if (Math.sqrt(dxN * dxN + dyN * dyN) > r + margin) continue;
+          if (dxN * dxN + dyN * dyN > (r + margin) * (r + margin)) continue;
           const fx = Math.abs(x0 - cx) > Math.abs(x1 - cx) ? x0 : x1;
           const dxF = (fx - cx) * kxF;
-          status[row * w + col] = Math.sqrt(dxF * dxF + dyF * dyF) <= r - margin ? 2 : 1;
+          status[row * W + col] = dxF * dxF + dyF * dyF <= (r - margin) * (r - margin) && r > margin ? 2 : 1;
         }
       }
     } else {
@@ -288,10 +314,10 @@ export function buildFenceIndex(
       const npos = fc.length / 2;
       if (uv.length < fc.length) uv = new Float64Array(fc.length * 2);
       for (let i = 0; i < npos; i++) {
-        uv[i * 2] = (fc[i * 2] - gx0) * invCw - ix0;
-        uv[i * 2 + 1] = (fc[i * 2 + 1] - gy0) * invCh - iy0;
+        uv[i * 2] = (fc[i * 2] - gx0) * invFcw - fx0;
+        uv[i * 2 + 1] = (fc[i * 2 + 1] - gy0) * invFch - fy0;
       }
-      // Mark every cell an edge passes through or near as a boundary cell.
+      // Mark every sub-cell an edge passes through or near as boundary.
       let pairs = 0;
       for (let r = 0; r < ringStart.length - 1; r++) {
         for (let i = ringStart[r]; i < ringStart[r + 1] - 1; i++) {
@@ -302,7 +328,7 @@ export function buildFenceIndex(
           const vmin = (v1 < v2 ? v1 : v2) - EPS;
           const vmax = (v1 < v2 ? v2 : v1) + EPS;
           const rowStart = Math.max(0, Math.floor(vmin));
-          const rowEnd = Math.min(h - 1, Math.floor(vmax));
+          const rowEnd = Math.min(H - 1, Math.floor(vmax));
           const dv = v2 - v1;
           for (let row = rowStart; row <= rowEnd; row++) {
             if (pairs === pairRow.length) {
@@ -329,21 +355,21 @@ export function buildFenceIndex(
               umax = ua < ub ? ub : ua;
             }
             const colStart = Math.max(0, Math.floor(umin - EPS));
-            const colEnd = Math.min(w - 1, Math.floor(umax + EPS));
-            for (let col = colStart; col <= colEnd; col++) status[row * w + col] = 1;
+            const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
+            for (let col = colStart; col <= colEnd; col++) status[row * W + col] = 1;
           }
         }
       }
       // Stable counting sort of (row, edge) pairs by row keeps each row's edges in ring order.
-      if (rowCount.length < h + 1) rowCount = new Int32Array((h + 1) * 2);
-      rowCount.fill(0, 0, h + 1);
+      if (rowCount.length < H + 1) rowCount = new Int32Array((H + 1) * 2);
+      rowCount.fill(0, 0, H + 1);
       for (let k = 0; k < pairs; k++) rowCount[pairRow[k] + 1]++;
-      hot[hs + K_IY0] = iy0;
-      hot[hs + K_ROWS] = h;
+      hot[hs + K_IY0] = fy0;
+      hot[hs + K_ROWS] = H;
       hot[hs + K_ROWBASE] = rowOffsetsLen;
-      rowOffsets = growInt32(rowOffsets, rowOffsetsLen + h + 1);
+      rowOffsets = growInt32(rowOffsets, rowOffsetsLen + H + 1);
       let acc = rowEdgesLen;
-      for (let row = 0; row <= h; row++) {
+      for (let row = 0; row <= H; row++) {
         acc += rowCount[row];
         rowOffsets[rowOffsetsLen++] = acc;
         rowCount[row] = acc;
@@ -355,9 +381,9 @@ export function buildFenceIndex(
         rowEdges[at * 2 + 1] = pairRing[k];
       }
       rowEdgesLen += pairs;
-      // Scanline through cell centres: a cell no edge touches is inside iff its centre is.
+      // Scanline through sub-cell centres: a sub-cell no edge touches is inside iff its centre is.
       for (let p = 0; p < partRing.length - 1; p++) {
-        for (let row = 0; row < h; row++) {
+        for (let row = 0; row < H; row++) {
           const vc = row + 0.5;
           let k = 0;
           for (let r = partRing[p]; r < partRing[p + 1]; r++) {
@@ -384,25 +410,36 @@ export function buildFenceIndex(
           }
           for (let c = 0; c + 1 < k; c += 2) {
             const colStart = Math.max(0, Math.ceil(crossings[c] - 0.5));
-            const colEnd = Math.min(w - 1, Math.floor(crossings[c + 1] - 0.5));
+            const colEnd = Math.min(W - 1, Math.floor(crossings[c + 1] - 0.5));
             for (let col = colStart; col <= colEnd; col++) {
-              if (status[row * w + col] === 0) status[row * w + col] = 2;
+              if (status[row * W + col] === 0) status[row * W + col] = 2;
             }
           }
         }
       }
     }
+    // One entry per cell that is not entirely outside: inside, or boundary with sub-cell states.
     for (let row = 0; row < h; row++) {
       const keyBase = (iy0 + row) * nx + ix0;
       for (let col = 0; col < w; col++) {
-        const st = status[row * w + col];
-        if (st === 0) continue;
-        if (total === keys.length) {
-          keys = growInt32(keys, total + 1);
-          ents = growInt32(ents, total + 1);
+        let mask = 0;
+        let inside = 0;
+        let outside = 0;
+        for (let sy = 0; sy < SUB; sy++) {
+          const line = (row * SUB + sy) * W + col * SUB;
+          for (let sx = 0; sx < SUB; sx++) {
+            const st = status[line + sx];
+            // 2-bit sub-cell state: 0 outside, 1 inside, 2 boundary
+            const code = st === 2 ? 1 : st === 1 ? 2 : 0;
+            if (code === 0) outside++;
+            else if (code === 1) inside++;
+            mask += code * POW4[sy * SUB + sx];
+          }
         }
+        if (outside === SUB * SUB) continue;
         keys[total] = keyBase + col;
-        ents[total++] = st === 2 ? s * 2 + 1 : s * 2;
+        ents[total] = inside === SUB * SUB ? s * 2 + 1 : s * 2;
+        masks[total++] = mask;
       }
     }
   }
@@ -414,6 +451,7 @@ export function buildFenceIndex(
   const mask = cap - 1;
   const table = new Int32Array(cap * 4);
   const slotOfEntry = new Int32Array(total);
+
   let cells = 0;
   for (let e = 0; e < total; e++) {
     const key = keys[e];
@@ -441,16 +479,18 @@ export function buildFenceIndex(
     table[t * 4 + 3] = running;
     running += table[t * 4 + 2];
   }
-  // Entries: [slot * 2 + inside flag, maxAccuracyM] so an accuracy miss needs no fence lookup.
-  const entries = new Float64Array(total * 2);
+  // Entries: [slot * 2 + inside flag, maxAccuracyM, sub-cell states] so an accuracy miss or an
+  // outside/inside sub-cell needs no fence lookup.
+  const entries = new Float64Array(total * 3);
   let insideEntries = 0;
   for (let e = 0; e < total; e++) {
     const t = slotOfEntry[e];
     const at = table[t * 4 + 3]++;
     const v = ents[e];
     if (v & 1) insideEntries++;
-    entries[at * 2] = v;
-    entries[at * 2 + 1] = fences[v >> 1].props.maxAccuracyM;
+    entries[at * 3] = v;
+    entries[at * 3 + 1] = fences[v >> 1].props.maxAccuracyM;
+    entries[at * 3 + 2] = masks[e];
   }
   // Occupancy bits over 8×8-cell blocks: small enough to stay in cache, so pings far from every
   // fence are answered without touching the table.
@@ -469,6 +509,8 @@ export function buildFenceIndex(
     largeBoxes.set(fences[large[i]].bbox, i * 4);
     largeAcc[i] = fences[large[i]].props.maxAccuracyM;
   }
+  const fnx = nx * SUB;
+  const fny = ny * SUB;
   const rowOff = rowOffsets.subarray(0, rowOffsetsLen);
   const rowEdge = rowEdges.subarray(0, rowEdgesLen * 2);
   const wn = new Int32Array(maxRings);
@@ -572,14 +614,17 @@ export function buildFenceIndex(
     fences,
     matchInto(lon: number, lat: number, accM: number, out: Int32Array): number {
       let found = 0;
-      const u = (lon - gx0) * invCw;
-      const v = (lat - gy0) * invCh;
-      if (u >= 0 && v >= 0 && u < nx && v < ny) {
-        const ix = u | 0;
-        const iy = v | 0;
+      const fu = (lon - gx0) * invFcw;
+      const fv = (lat - gy0) * invFch;
+      if (fu >= 0 && fv >= 0 && fu < fnx && fv < fny) {
+        const fix = fu | 0;
+        const fiy = fv | 0;
+        const ix = fix >> SUB_SHIFT;
+        const iy = fiy >> SUB_SHIFT;
         const b = (iy >> 3) * bnx + (ix >> 3);
         if ((blocks[b >> 5] & (1 << (b & 31))) !== 0) {
           const key = iy * nx + ix;
+          const subScale = INV_POW4[((fiy & (SUB - 1)) << SUB_SHIFT) | (fix & (SUB - 1))];
           let t = hashCell(key) & mask;
           for (;;) {
             const k = table[t * 4];
@@ -588,10 +633,14 @@ export function buildFenceIndex(
               const first = table[t * 4 + 1];
               const end = first + table[t * 4 + 2];
               for (let i = first; i < end && found < out.length; i++) {
-                if (accM > entries[i * 2 + 1]) continue;
-                const entry = entries[i * 2];
-                const slot = entry >> 1;
-                if ((entry & 1) === 1 || coversAt(slot, lon, lat, v)) out[found++] = slot;
+                if (accM > entries[i * 3 + 1]) continue;
+                const entry = entries[i * 3];
+                if ((entry & 1) === 1) {
+                  out[found++] = entry >> 1;
+                  continue;
+                }
+                const state = (entries[i * 3 + 2] * subScale) & 3;
+                if (state === 1 || (state === 2 && coversAt(entry >> 1, lon, lat, fv))) out[found++] = entry >> 1;
               }
               break;
             }
@@ -603,7 +652,7 @@ export function buildFenceIndex(
         if (lon < largeBoxes[i * 4] || lat < largeBoxes[i * 4 + 1]) continue;
         if (lon > largeBoxes[i * 4 + 2] || lat > largeBoxes[i * 4 + 3]) continue;
         const slot = largeSlots[i];
-        if (accM <= largeAcc[i] && coversAt(slot, lon, lat, v)) out[found++] = slot;
+        if (accM <= largeAcc[i] && coversAt(slot, lon, lat, fv)) out[found++] = slot;
       }
       return found;
     },
