@@ -27,12 +27,40 @@ function toNumber(slot: AttributeSlot, value: unknown): number {
   throw invalid(slot, value, 'expected a number');
 }
 
+/** Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days-from-civil). */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+
+/** 'YYYY-MM-DD' → day number without Date; undefined when it is not exactly such a valid date. */
+function isoDateDay(s: string): number | undefined {
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
+  const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const m = digit(s, 5) * 10 + digit(s, 6);
+  const d = digit(s, 8) * 10 + digit(s, 9);
+  if (!(y >= 0 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m - 1])) return undefined;
+  if (m === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return undefined;
+  return daysFromCivil(y, m, d);
+}
+
 /** UTC day number of a timestamp given as epoch ms or an ISO-8601 date / date-time string. */
 export function toDayNumber(value: unknown): number | undefined {
   let ms: number;
   if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) ms = Date.parse(value);
-  else if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'string') {
+    const day = isoDateDay(value);
+    if (day !== undefined) return day;
+    if (!/^\d{4}-\d{2}-\d{2}[T ]/.test(value)) return undefined;
+    ms = Date.parse(value);
+  } else if (value instanceof Date) ms = value.getTime();
   else return undefined;
   if (!Number.isFinite(ms)) return undefined;
   return Math.floor(ms / DAY_MS);
@@ -45,6 +73,58 @@ export function dayToIso(day: number): string {
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 't']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'f']);
+
+/** A compiled encoder of one attribute: value → raw column value (0 = missing); throws like encodeValue. */
+export type Encoder = (value: unknown) => number;
+
+/** Builds the encoder of one attribute once (lookups by Map, no per-value switch on the type). */
+export function createEncoder(slot: AttributeSlot): Encoder {
+  const attr = slot.attr;
+  if (attr.type === 'enum') {
+    const codes = new Map(attr.values.map((v, i) => [v, i + 1]));
+    return (value) => {
+      if (value === null || value === undefined || value === '') return 0;
+      const code = typeof value === 'string' ? codes.get(value) : undefined;
+      return code ?? encodeValue(slot, value);
+    };
+  }
+  if (attr.type === 'set') {
+    const bits = new Map(attr.values.map((v, i) => [v, 1 << i]));
+    return (value) => {
+      if (Array.isArray(value)) {
+        let mask = 0;
+        for (let i = 0; i < value.length; i++) {
+          const bit = bits.get(value[i]);
+          if (bit === undefined) return encodeValue(slot, value);
+          mask |= bit;
+        }
+        return mask >>> 0;
+      }
+      return encodeValue(slot, value);
+    };
+  }
+  if (attr.type === 'int') {
+    const { min, max } = attr;
+    return (value) => {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max)
+        return value - min + 1;
+      return encodeValue(slot, value);
+    };
+  }
+  if (attr.type === 'bool') {
+    return (value) => (value === true ? 2 : value === false ? 1 : encodeValue(slot, value));
+  }
+  if (attr.type === 'timestamp') {
+    return (value) => {
+      if (typeof value === 'string') {
+        const day = isoDateDay(value);
+        if (day !== undefined && day >= 1 && day <= 65535) return day;
+      }
+      return encodeValue(slot, value);
+    };
+  }
+  return (value) => encodeValue(slot, value);
+}
 
 /**
  * Encodes one attribute value into its raw column value (0 = missing). Throws PROFILE_ROW_INVALID

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import { ATTRIBUTES, type Attribute } from './catalogue.ts';
-import { decodeValue, encodeValue, type Profile, type ProfileInput } from './codec.ts';
+import { createEncoder, decodeValue, type Profile, type ProfileInput } from './codec.ts';
 import { ALIVE_BIT, allocColumn, buildLayout, type Column, type Layout } from './layout.ts';
 import { createSidIndex, SID_PATTERN } from './sid-index.ts';
 
@@ -61,6 +61,8 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   let size = 0;
   const scratch = new Float64Array(layout.attrs.length);
   const known = new Set(layout.attrs.map((a) => a.attr.name));
+  const encoders = layout.attrs.map(createEncoder);
+  const names = layout.attrs.map((a) => a.attr.name);
 
   function grow(): void {
     const next = capacity * 2;
@@ -74,8 +76,16 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   }
 
   function encodeInto(attrs: ProfileInput): void {
-    const list = layout.attrs;
-    for (let i = 0; i < list.length; i++) scratch[i] = encodeValue(list[i], attrs[list[i].attr.name]);
+    let present = 0;
+    for (let i = 0; i < encoders.length; i++) {
+      const v = attrs[names[i]];
+      if (v !== undefined) present++;
+      scratch[i] = encoders[i](v);
+    }
+    let keys = 0;
+    for (const key in attrs) if (key !== 'sid') keys++;
+    // every own key is a known attribute exactly when the counts agree; only then skip the name check
+    if (keys === present) return;
     for (const key in attrs) {
       if (key !== 'sid' && !known.has(key)) {
         throw new AppError('PROFILE_ROW_INVALID', `unknown attribute ${JSON.stringify(key.slice(0, 40))}`, {
@@ -86,19 +96,35 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     }
   }
 
+  // where each attribute's raw value goes, resolved once
+  const valueCols: number[] = [];
+  const valueIdx: number[] = [];
+  const boolCols: number[] = [];
+  const boolIdx: number[] = [];
+  const boolShift: number[] = [];
+  layout.attrs.forEach((a, i) => {
+    if (a.attr.type === 'bool') {
+      boolCols.push(a.col);
+      boolIdx.push(i);
+      boolShift.push(a.shift);
+    } else {
+      valueCols.push(a.col);
+      valueIdx.push(i);
+    }
+  });
+  const extraFlagCols = layout.columnKinds.flatMap((k, c) =>
+    k === 'u32' && c !== flags && boolCols.includes(c) ? [c] : [],
+  );
+
   function write(slot: number): void {
-    const list = layout.attrs;
-    // the live bit, then each bool's two bits, go into the flags words
-    for (let c = 0; c < cols.length; c++) if (layout.columnKinds[c] === 'u32') cols[c][slot] = 0;
+    for (let i = 0; i < valueCols.length; i++) cols[valueCols[i]][slot] = scratch[valueIdx[i]];
+    // the live bit and each bool's two bits go into the flags words
+    for (let i = 0; i < extraFlagCols.length; i++) cols[extraFlagCols[i]][slot] = 0;
     let word = ALIVE_BIT;
-    for (let i = 0; i < list.length; i++) {
-      const a = list[i];
-      if (a.attr.type === 'bool') {
-        if (a.col === flags) word |= scratch[i] << a.shift;
-        else cols[a.col][slot] |= scratch[i] << a.shift;
-      } else {
-        cols[a.col][slot] = scratch[i];
-      }
+    for (let i = 0; i < boolCols.length; i++) {
+      const bits = scratch[boolIdx[i]] << boolShift[i];
+      if (boolCols[i] === flags) word |= bits;
+      else cols[boolCols[i]][slot] |= bits;
     }
     cols[flags][slot] = word >>> 0;
   }

@@ -142,6 +142,19 @@ export function monthOfDay(day: number): number {
   return mp < 10 ? mp + 3 : mp - 9;
 }
 
+/** monthOfDay remembering its last answer: the day rarely changes between evaluations. */
+function memoMonth(): (day: number) => number {
+  let lastDay = Number.NaN;
+  let lastMonth = 0;
+  return (day) => {
+    if (day !== lastDay) {
+      lastDay = day;
+      lastMonth = monthOfDay(day);
+    }
+    return lastMonth;
+  };
+}
+
 const layouts = new WeakMap<readonly Attribute[], Layout>();
 function layoutOf(catalogue: readonly Attribute[]): Layout {
   let layout = layouts.get(catalogue);
@@ -176,7 +189,7 @@ export function compileSegment(
   const layout = layoutOf(catalogue);
   const expr = ruleCode(valid, layout, (c) => `cols[${lit(c)}][s]`);
   const test = new Function('month', `return function test(cols, s, t) { return ${expr}; };`)(
-    monthOfDay,
+    memoMonth(),
   ) as SlotTest;
 
   const used = [...new Set(layout.attrs.map((a) => a.col))].filter((c) => expr.includes(`cols[${c}]`));
@@ -186,7 +199,7 @@ export function compileSegment(
   const countFn = new Function(
     'month',
     `return function count(cols, n, t) {\n${hoist}\nconst live = ${flags};\nlet k = 0;\nfor (let s = 0; s < n; s++) if ((live[s] & ${lit(ALIVE_BIT | 0)}) !== 0 && ${loopExpr}) k++;\nreturn k;\n};`,
-  )(monthOfDay) as (cols: readonly Column[], n: number, t: number) => number;
+  )(memoMonth()) as (cols: readonly Column[], n: number, t: number) => number;
 
   const checkStore = (store: ProfileStore) => {
     if (store.catalogue !== catalogue) {

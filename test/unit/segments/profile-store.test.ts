@@ -125,3 +125,19 @@ test('memory accounting covers the columns and the sid index', () => {
   assert.ok(m.index > 1000 * 4);
   assert.equal(m.total, m.columns + m.index);
 });
+
+test('a catalogue with more booleans than one flags word holds keeps each of them', () => {
+  const catalogue = Array.from({ length: 20 }, (_, i) => ({
+    name: `flag_${i}`,
+    group: 'behaviour' as const,
+    type: 'bool' as const,
+    description: 'x',
+  }));
+  const store = createProfileStore({ catalogue });
+  const attrs = Object.fromEntries(catalogue.map((a, i) => [a.name, i % 3 === 0 ? null : i % 3 === 1]));
+  store.upsert('a', attrs);
+  store.upsert('b', Object.fromEntries(catalogue.map((a) => [a.name, true])));
+  assert.deepEqual(store.get('a'), attrs);
+  store.upsert('b', {});
+  assert.ok(Object.values(store.get('b')!).every((v) => v === null));
+});
