@@ -640,7 +640,8 @@ export function buildFenceIndex(
                   continue;
                 }
                 const state = (entries[i * 3 + 2] * subScale) & 3;
-                if (state === 1 || (state === 2 && coversAt(entry >> 1, lon, lat, fv))) out[found++] = entry >> 1;
+                if (state === 1 || (state === 2 && coversAt(entry >> 1, lon, lat, fv)))
+                  out[found++] = entry >> 1;
               }
               break;
             }

@@ -14,7 +14,7 @@ export {
   fenceNear,
 } from './fence-index.ts';
 export { destination, distanceM, EARTH_RADIUS_M } from './geodesy.ts';
-export { createMatcher, type GeoMatcher } from './matcher.ts';
+export { createMatcher, type GeoMatcher, type MatcherOptions, type MatchSnapshot } from './matcher.ts';
 export { fenceCollectionSchema, fenceFeatureSchema, fencePropertiesSchema } from './schema.ts';
 export type { BBox, Fence, FenceProps, FenceSnapshot, Matcher, PolygonCoords, Position } from './types.ts';
 export {

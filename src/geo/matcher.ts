@@ -1,24 +1,131 @@
 import { buildFenceIndex, type FenceIndex, type FenceIndexOptions, fenceNear } from './fence-index.ts';
-import type { Fence, Matcher } from './types.ts';
+import type { BBox, Fence, FenceSnapshot, Matcher } from './types.ts';
+
+/** What readers use: a complete, immutable view of the fences at one version. */
+export interface MatchSnapshot extends FenceSnapshot {
+  matchInto(lon: number, lat: number, accM: number, out: Int32Array): number;
+  covers(slot: number, lon: number, lat: number): boolean;
+  search(bbox: BBox): number[];
+  slotOf(id: string): number;
+  readonly base: FenceIndex;
+  readonly delta: FenceIndex;
+}
 
 export interface GeoMatcher extends Matcher {
-  snapshot(): FenceIndex;
+  snapshot(): MatchSnapshot;
+}
+
+export interface MatcherOptions {
+  fences?: readonly Fence[];
+  index?: FenceIndexOptions;
+  /** Changes accumulate in a small delta index; past this many fences the base is rebuilt. */
+  maxDelta?: number;
+}
+
+const EMPTY: readonly Fence[] = [];
+
+function composeSnapshot(
+  version: number,
+  base: FenceIndex,
+  removed: Uint8Array,
+  delta: FenceIndex,
+): MatchSnapshot {
+  const nb = base.fences.length;
+  const fences: Fence[] = [];
+  const liveBase: number[] = [];
+  for (let s = 0; s < nb; s++) if (removed[s] === 0) liveBase.push(s);
+  // Snapshot slots: live base fences first, then the delta's.
+  const baseToSnap = new Int32Array(nb).fill(-1);
+  for (const s of liveBase) {
+    baseToSnap[s] = fences.length;
+    fences.push(base.fences[s]);
+  }
+  const deltaOffset = fences.length;
+  for (const f of delta.fences) fences.push(f);
+  const anyRemoved = liveBase.length !== nb;
+  const byId = new Map<string, number>();
+  fences.forEach((f, i) => byId.set(f.props.id, i));
+  return {
+    version,
+    fences,
+    base,
+    delta,
+    matchInto(lon, lat, accM, out) {
+      let n = base.matchInto(lon, lat, accM, out);
+      if (anyRemoved || deltaOffset !== nb) {
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          const s = baseToSnap[out[i]];
+          if (s >= 0) out[k++] = s;
+        }
+        n = k;
+      }
+      if (delta.fences.length === 0 || n >= out.length) return n;
+      const m = delta.matchInto(lon, lat, accM, out.subarray(n));
+      for (let i = n; i < n + m; i++) out[i] += deltaOffset;
+      return n + m;
+    },
+    covers(slot, lon, lat) {
+      if (slot >= deltaOffset) return delta.covers(slot - deltaOffset, lon, lat);
+      return base.covers(base.slotOf(fences[slot].props.id), lon, lat);
+    },
+    search(bbox) {
+      const out: number[] = [];
+      for (const s of base.search(bbox)) if (baseToSnap[s] >= 0) out.push(baseToSnap[s]);
+      for (const s of delta.search(bbox)) out.push(s + deltaOffset);
+      return out;
+    },
+    slotOf(id) {
+      return byId.get(id) ?? -1;
+    },
+  };
 }
 
 /**
- * The live matcher: readers always see one complete immutable snapshot; every change builds a new
- * snapshot off to the side and swaps it in with a single assignment.
+ * The live matcher: readers always see one complete immutable snapshot. A change builds a new small
+ * delta index next to the unchanged base (tombstoning replaced or removed base fences) and swaps the
+ * composed snapshot in with one assignment; when the delta grows large the base is rebuilt.
  */
-export function createMatcher(
-  opts: { fences?: readonly Fence[]; index?: FenceIndexOptions } = {},
-): GeoMatcher {
-  let current = buildFenceIndex(opts.fences ?? [], 1, opts.index);
+export function createMatcher(opts: MatcherOptions = {}): GeoMatcher {
+  const maxDelta = opts.maxDelta ?? 2000;
+  let base = buildFenceIndex(opts.fences ?? EMPTY, 1, opts.index);
+  let removed = new Uint8Array(base.fences.length);
+  let delta = buildFenceIndex(EMPTY, 1, opts.index);
+  let current = composeSnapshot(1, base, removed, delta);
   let scratch = new Int32Array(Math.max(64, current.fences.length));
 
-  const swap = (fences: readonly Fence[]) => {
-    const next = buildFenceIndex(fences, current.version + 1, opts.index);
-    if (scratch.length < fences.length) scratch = new Int32Array(fences.length);
-    current = next;
+  const publish = () => {
+    if (scratch.length < current.fences.length) scratch = new Int32Array(current.fences.length);
+  };
+  const rebuild = (fences: readonly Fence[]) => {
+    const version = current.version + 1;
+    base = buildFenceIndex(fences, version, opts.index);
+    removed = new Uint8Array(base.fences.length);
+    delta = buildFenceIndex(EMPTY, version, opts.index);
+    current = composeSnapshot(version, base, removed, delta);
+    publish();
+  };
+  const change = (upserts: readonly Fence[], removals: readonly string[]) => {
+    const gone = new Set(removals);
+    for (const f of upserts) gone.add(f.props.id);
+    const nextRemoved = removed.slice();
+    for (const id of gone) {
+      const s = base.slotOf(id);
+      if (s >= 0) nextRemoved[s] = 1;
+    }
+    const replaced = new Map(upserts.map((f) => [f.props.id, f]));
+    const nextDelta = delta.fences.filter((f) => !gone.has(f.props.id));
+    for (const f of replaced.values()) nextDelta.push(f);
+    if (nextDelta.length > maxDelta) {
+      const all = [...base.fences.filter((_, s) => nextRemoved[s] === 0), ...nextDelta];
+      rebuild(all);
+      return;
+    }
+    const version = current.version + 1;
+    removed = nextRemoved;
+    delta = buildFenceIndex(nextDelta, version, opts.index);
+    current = composeSnapshot(version, base, removed, delta);
+    publish();
   };
 
   return {
@@ -39,26 +146,13 @@ export function createMatcher(
       return slot < 0 ? undefined : current.fences[slot];
     },
     replaceAll(fences: readonly Fence[]): void {
-      swap([...fences]);
+      rebuild([...fences]);
     },
     upsert(fences: readonly Fence[]): void {
-      if (fences.length === 0) return;
-      const replaced = new Map(fences.map((f) => [f.props.id, f]));
-      const next: Fence[] = [];
-      for (const f of current.fences) {
-        const r = replaced.get(f.props.id);
-        if (r) {
-          next.push(r);
-          replaced.delete(f.props.id);
-        } else next.push(f);
-      }
-      for (const f of replaced.values()) next.push(f);
-      swap(next);
+      if (fences.length > 0) change(fences, []);
     },
     remove(ids: readonly string[]): void {
-      const gone = new Set(ids);
-      const next = current.fences.filter((f) => !gone.has(f.props.id));
-      if (next.length !== current.fences.length) swap(next);
+      if (ids.some((id) => current.slotOf(id) >= 0)) change([], ids);
     },
     get size() {
       return current.fences.length;
