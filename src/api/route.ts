@@ -120,7 +120,9 @@ export function defineRoute<
   if (spec.body && spec.rawBody)
     throw new Error(`route ${spec.method} ${spec.path}: body and rawBody exclude each other`);
   if (!spec.public && spec.roles.length === 0) {
-    throw new Error(`route ${spec.method} ${spec.path}: declare its roles (or public: true)`);
+    throw new Error(
+      `route ${spec.method} ${spec.path}: declare its roles (['admin'] for an admin-only route) or public: true`,
+    );
   }
   const roles: Role[] = spec.public ? [] : [...new Set<Role>(['admin', ...spec.roles])];
   return {
