@@ -28,6 +28,12 @@ export {
 } from './loaders.ts';
 export { createObjectEvaluator } from './object-evaluator.ts';
 export {
+  createProfileConsumer,
+  type ProfileConsumer,
+  type ProfileConsumerOptions,
+  type ProfileConsumerStats,
+} from './profile-consumer.ts';
+export {
   createProfileRepository,
   type ProfileFormat,
   type ProfileRepository,
