@@ -352,7 +352,9 @@ function createSystemRoutes(opts: AppOptions, registry: Registry): RouteDef[] {
       public: true,
       roles: [],
       response: readySchema,
-      errors: { 503: 'A dependency is down (the body lists which)' },
+      otherResponses: {
+        503: { description: 'A dependency is down (the body lists which)', schema: readySchema },
+      },
       handler: async () => {
         const entries = await Promise.all(
           Object.entries(checks).map(
