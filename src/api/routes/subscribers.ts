@@ -10,8 +10,27 @@ import { AppError, defineRoute, type RouteDef, reply } from '../kit.ts';
 export interface SubscriberRouteDeps {
   profiles: ProfileStore;
   repository: ProfileRepository;
-  /** Largest upload accepted by the import route. Default '200mb'. */
-  importLimit?: string;
+  /** Largest upload accepted by the import route ('500mb', '2gb' or bytes). Default '500mb'. */
+  importLimit?: string | number;
+}
+
+function parseBytes(limit: string | number): number {
+  if (typeof limit === 'number') return limit;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(limit);
+  if (!m) throw new AppError('CONFIG_INVALID', `not a size: ${limit}`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** The request body as chunks, failing with BODY_TOO_LARGE once it passes `limit` bytes. */
+async function* limited(body: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (seen > limit)
+      throw new AppError('BODY_TOO_LARGE', `profile upload is above ${limit} bytes; split it`);
+    yield chunk;
+  }
 }
 
 const sidParams = z.strictObject({ sid: z.string().regex(SID_PATTERN, 'a subscriber pseudonym') });
@@ -30,6 +49,7 @@ const loadResultSchema = z
 export function subscriberRoutes(deps: SubscriberRouteDeps): RouteDef[] {
   const { profiles, repository } = deps;
   const profileSchema = profileInputSchemaFor(profiles.catalogue);
+  const importLimit = parseBytes(deps.importLimit ?? '500mb');
   return [
     defineRoute({
       method: 'post',
@@ -37,7 +57,7 @@ export function subscriberRoutes(deps: SubscriberRouteDeps): RouteDef[] {
       summary:
         'Import subscriber profiles (NDJSON or CSV, streamed); bad rows are counted and reported, never fatal',
       description:
-        'NDJSON: one profile object per line with `sid` and catalogue attributes. CSV: a header with `sid` and attribute ' +
+        'Bodies above PROFILES_IMPORT_LIMIT answer 413 (rows before the limit stay imported). NDJSON: one profile object per line with `sid` and catalogue attributes. CSV: a header with `sid` and attribute ' +
         'names; sets as `a|b|c`, dates ISO-8601, empty cells unknown. Each profile replaces the stored one for its sid.',
       tag: 'subscribers',
       roles: ['analyst', 'ingest'],
@@ -45,7 +65,8 @@ export function subscriberRoutes(deps: SubscriberRouteDeps): RouteDef[] {
       response: loadResultSchema,
       handler: async ({ req }) => {
         const format = req.is('text/csv') ? 'csv' : 'ndjson';
-        return repository.import(req, format);
+        // rows before the limit stay imported; the answer is 413
+        return repository.import(limited(req, importLimit), format);
       },
     }),
     defineRoute({

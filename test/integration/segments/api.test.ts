@@ -70,7 +70,7 @@ before(async () => {
     auth: keys.authenticator,
     routes: [
       ...segmentRoutes({ segments, profiles, clock: () => NOW }),
-      ...subscriberRoutes({ profiles, repository }),
+      ...subscriberRoutes({ profiles, repository, importLimit: 4096 }),
     ],
     readiness: { store: () => store.ping() },
     metricsRegistry: createMetricsRegistry(),
@@ -300,6 +300,14 @@ test('profile upload imports good rows, reports bad ones, and persists to the su
     rows.map((x) => x.sid),
     ['up-1', 'up-3', 'up-4'],
   );
+  const big = Array.from({ length: 200 }, (_, i) => `{"sid":"big-${i}","age":30,"gender":"female"}`).join(
+    '\n',
+  );
+  const tooBig = await call('POST', '/v1/subscribers/import', 'analyst', big, {
+    'content-type': 'application/x-ndjson',
+  });
+  assert.equal(tooBig.status, 413, tooBig.text);
+  assert.equal(tooBig.json.code, 'BODY_TOO_LARGE');
   const wrongType = await call('POST', '/v1/subscribers/import', 'analyst', 'x', {
     'content-type': 'text/plain',
   });
