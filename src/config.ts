@@ -59,7 +59,9 @@ export const configSchema = z.object({
   SEGMENTS_DIR: z.string().default('./segments').describe('Folder of segment JSON files loaded at start-up.'),
   PROFILES_CAPACITY: int(16, 200_000_000)
     .default(1_000_000)
-    .describe('Initial slots of the in-memory profile store (it doubles when full); size it to the subscriber base.'),
+    .describe(
+      'Initial slots of the in-memory profile store (it doubles when full); size it to the subscriber base.',
+    ),
   PROFILES_IMPORT_LIMIT: z
     .string()
     .default('500mb')
