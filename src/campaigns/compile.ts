@@ -52,8 +52,8 @@ export interface CompiledCampaign {
   readonly followUps: readonly CompiledFollowUp[];
   readonly declineWord: string | undefined;
   readonly fenceIds: readonly string[];
-  /** Parts of the rendered message by fence id + language (filled lazily). */
-  readonly partsCache: Map<string, number>;
+  /** Parts and encoding of the rendered message by fence id + language + step (filled lazily). */
+  readonly measureCache: Map<string, { parts: number; encoding: string }>;
 }
 
 const TRIGGER_KIND = { enter: 0, dwell: 1, exit: 2 } as const;
@@ -115,6 +115,6 @@ export function compileCampaign(
     })),
     declineWord: campaign.message.declineWord ? normalizeReply(campaign.message.declineWord) : undefined,
     fenceIds,
-    partsCache: new Map(),
+    measureCache: new Map(),
   };
 }

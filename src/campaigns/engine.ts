@@ -103,6 +103,11 @@ export interface DecisionEngine {
   campaign(id: string): CompiledCampaign | undefined;
   /** Active campaigns whose total budget cannot pay for another message, or whose end has passed. */
   finished(nowMs: number): { id: string; reason: 'budget_spent' | 'end_date' }[];
+  /**
+   * Measures every campaign × fence × template variant now, so the first events after a reload do not
+   * pay for it (the SMS measure is slow next to a decision). Returns how many messages were measured.
+   */
+  warmMeasures(): number;
   /** Campaigns on a fence (active or not), for tests and previews. */
   campaignsOn(fenceId: string): readonly CompiledCampaign[];
   readonly counters: Counters;
@@ -165,17 +170,27 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     campaign_name: c.name,
   });
 
-  const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number => {
-    const cacheKey = `${f.id}\u0000${lang ?? ''}\u0000${step}`;
-    let parts = c.partsCache.get(cacheKey);
-    if (parts === undefined) {
+  // Parts and encoding of a campaign's message at a fence in a language. Every promo code has the
+  // same length and only GSM-7 letters, so measuring with a stand-in gives the real message's figures.
+  const measureFor = (
+    c: CompiledCampaign,
+    f: FenceInfo,
+    step: number,
+    lang: string | undefined,
+  ): { parts: number; encoding: string } => {
+    const variants = step === 0 ? c.variants : c.followUps[step - 1].variants;
+    const cacheKey = `${f.id}\u0000${lang !== undefined && variants.has(lang) ? lang : ''}\u0000${step}`;
+    let m = c.measureCache.get(cacheKey);
+    if (m === undefined) {
       const t = templateFor(c, step, lang);
-      // Every promo code has the same length and only GSM-7 letters, so a stand-in measures the same.
-      parts = deps.measure(renderTemplate(t, valuesFor(c, f, 'A'.repeat(deps.promoCodes.length)))).parts;
-      c.partsCache.set(cacheKey, parts);
+      const r = deps.measure(renderTemplate(t, valuesFor(c, f, 'A'.repeat(deps.promoCodes.length))));
+      m = { parts: r.parts, encoding: r.encoding };
+      c.measureCache.set(cacheKey, m);
     }
-    return parts;
+    return m;
   };
+  const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number =>
+    measureFor(c, f, step, lang).parts;
 
   const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
     if (!h) return 0;
@@ -232,13 +247,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     key: string,
     step: number,
     lang: string | undefined,
-    parts: number,
     nowMs: number,
   ): SendOrder => {
     const t = templateFor(c, step, lang);
     const promo = t.usesPromo ? deps.promoCodes.issue(key, sid, c.id, c.tenant, f.storeId, nowMs) : '';
     const text = renderTemplate(t, valuesFor(c, f, promo));
-    const m = deps.measure(text);
+    const m = measureFor(c, f, step, lang);
     return {
       idempotencyKey: key,
       messageId: `m${fnv1a(key, 0x2545f491).toString(36).padStart(7, '0')}${fnv1a(key, 0x9e3779b9).toString(36).padStart(7, '0')}`,
@@ -249,7 +263,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       storeId: f.storeId,
       senderId: c.senderId,
       text,
-      parts: Math.max(parts, m.parts),
+      parts: m.parts,
       encoding: m.encoding,
       promoCode: promo,
       validityMinutes: c.validityMinutes,
@@ -351,10 +365,10 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     for (const x of candidates) {
       if (x !== best) x.d.reason = 'arbitration_lost';
     }
-    const { c, d, parts } = best;
+    const { c, d } = best;
     const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
     d.outcome = 'sent';
-    d.send = makeOrder(c, fr.info, sid, key, 0, best.lang, parts, nowMs);
+    d.send = makeOrder(c, fr.info, sid, key, 0, best.lang, nowMs);
     counters.record(sid, c.key, 1, nowMs);
     spend(c, d.send.parts, nowMs);
     candidates.length = 0;
@@ -417,7 +431,6 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       `${step.originKey}|followup-${step.step}`,
       step.step,
       lang,
-      parts,
       nowMs,
     );
     counters.record(step.sid, c.key, 1, nowMs);
@@ -484,6 +497,21 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
           out.push({ id: c.id, reason: 'budget_spent' });
       }
       return out;
+    },
+    warmMeasures() {
+      let n = 0;
+      for (const fr of byFence.values()) {
+        for (const c of fr.campaigns) {
+          for (let step = 0; step <= c.followUps.length; step++) {
+            const variants = step === 0 ? c.variants : c.followUps[step - 1].variants;
+            for (const lang of [undefined, ...variants.keys()]) {
+              measureFor(c, fr.info, step, lang);
+              n++;
+            }
+          }
+        }
+      }
+      return n;
     },
     campaignsOn: (fenceId) => byFence.get(fenceId)?.campaigns ?? [],
     counters,

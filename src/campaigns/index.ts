@@ -1,5 +1,25 @@
+export { type Audience, createAudience } from './audience.ts';
+export {
+  type Actor,
+  type CampaignService,
+  type CampaignServiceDeps,
+  createCampaignService,
+  type DefinitionsPort,
+  LIFECYCLE_ACTIONS,
+  type LifecycleAction,
+  nextStatus,
+  type Preview,
+  type StoredCampaign,
+} from './campaign-service.ts';
 export { type CompiledCampaign, type FenceInfo, resolveFences } from './compile.ts';
+export {
+  type ConversionInput,
+  type ConversionResult,
+  type Conversions,
+  createConversions,
+} from './conversions.ts';
 export { type BudgetState, type Counters, createCounters } from './counters.ts';
+export { createDecider, type Decider, type DecisionSink, decisionRow } from './decider.ts';
 export {
   createDecisionEngine,
   type Decision,
@@ -9,6 +29,7 @@ export {
   type FollowUpStep,
   type SendOrder,
 } from './engine.ts';
+export { createFollowUpScheduler, type FollowUpScheduler, type FollowUpSink } from './followups.ts';
 export {
   createPromoCodes,
   fnv1a,

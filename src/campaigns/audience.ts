@@ -1,0 +1,38 @@
+import { type CompiledSegment, decodeValue, type ProfileStore } from '../segments/index.ts';
+
+/** The engine's audience checks over the segments stage's columnar profile store. */
+export interface Audience {
+  inSegment(segmentId: string, sid: string, nowMs: number): boolean;
+  languageOf(sid: string): string | undefined;
+  setSegments(segments: ReadonlyMap<string, CompiledSegment>): void;
+}
+
+/** Segment membership and language straight from the profile columns (no profile object built). */
+export function createAudience(opts: {
+  profiles: ProfileStore;
+  segments?: ReadonlyMap<string, CompiledSegment>;
+}): Audience {
+  const { profiles } = opts;
+  let segments = opts.segments ?? new Map<string, CompiledSegment>();
+  const language = profiles.layout.byName.get('language');
+  // No slot caching across calls: a deleted profile's slot may be reused by another subscriber.
+  const slotOf = (sid: string): number => profiles.slotOf(sid);
+  return {
+    inSegment(segmentId, sid, nowMs) {
+      const seg = segments.get(segmentId);
+      if (seg === undefined) return false;
+      const slot = slotOf(sid);
+      return slot >= 0 && seg.matches(profiles, slot, nowMs);
+    },
+    languageOf(sid) {
+      if (!language) return undefined;
+      const slot = slotOf(sid);
+      if (slot < 0) return undefined;
+      const v = decodeValue(language, profiles.cols[language.col][slot]);
+      return typeof v === 'string' ? v : undefined;
+    },
+    setSegments(next) {
+      segments = next;
+    },
+  };
+}
