@@ -41,8 +41,10 @@ export const smppAccountSchema = z.object({
     .int()
     .min(1)
     .max(600_000)
-    .default(1000)
-    .describe('Pause of a bind after ESME_RTHROTTLED / ESME_RMSGQFUL (doubles while it repeats).'),
+    .default(200)
+    .describe(
+      'Pause of a bind after ESME_RTHROTTLED / ESME_RMSGQFUL (doubles while it repeats, up to 30 s).',
+    ),
   validityMinutes: z.number().int().min(1).max(10_080).default(120).describe('Default validity period.'),
   registeredDelivery: z.boolean().default(true).describe('Request delivery receipts.'),
 });

@@ -51,6 +51,8 @@ interface AccountRuntime {
   account: SmppAccount;
   queue: PartQueue;
   binds: Bind[];
+  /** Queue depth (parts) within which intents are journaled on arrival. */
+  lookahead: number;
 }
 
 interface LiveMessage {
@@ -258,7 +260,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         }),
       );
     }
-    return { account, queue, binds };
+    return { account, queue, binds, lookahead: account.window * account.binds * 2 };
   });
   for (const a of accounts) for (const b of a.binds) b.start();
 
@@ -465,6 +467,10 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         },
       }));
       account.queue.pushBack(parts);
+      // Near the head of the queue the intent is journaled right away, so the disk flush overlaps the
+      // submits ahead of it instead of holding window slots; a crash can then turn at most this
+      // look-ahead of not-yet-submitted messages into `unknown` (never into a duplicate).
+      if (account.queue.length <= account.lookahead) void owner.durable()?.catch(() => undefined);
       for (const b of account.binds) b.pump();
     });
   };
