@@ -12,7 +12,7 @@ export interface CompiledSegment {
   readonly rule: SegmentRule;
   /** The raw predicate, for hot loops that already hold `store.cols` and the day number. */
   readonly test: SlotTest;
-  /** True when the profile at `slot` is in the segment at time `nowMs`. */
+  /** True when the profile at `slot` (from `store.slotOf`; −1 gives false) is in the segment at time `nowMs`. */
   matches(store: ProfileStore, slot: number, nowMs: number): boolean;
   /** True when sid has a profile that is in the segment (false for unknown sids). */
   matchesSid(store: ProfileStore, sid: string, nowMs: number): boolean;
@@ -212,7 +212,8 @@ export function compileSegment(
     rule: valid,
     test,
     matches(store, slot, nowMs) {
-      return test(store.cols, slot, Math.floor(nowMs / DAY_MS));
+      // an unknown sid's slot (−1) must not read as "every attribute missing", which `not` rules would match
+      return slot >= 0 && test(store.cols, slot, Math.floor(nowMs / DAY_MS));
     },
     matchesSid(store, sid, nowMs) {
       const slot = store.slotOf(sid);

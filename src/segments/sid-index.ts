@@ -1,7 +1,8 @@
 /**
  * sid → slot map without a JS object per subscriber: an open-addressing (linear probing) Int32 table
  * of slots, and the sid bytes in one Uint8Array arena (offset + length per slot). Sids are ASCII
- * pseudonyms (validated by the store), so one byte per character.
+ * pseudonyms (validated by the store): one byte per character, except lower-case hex sids of even
+ * length (keyed-hash pseudonyms), which are packed two characters per byte.
  */
 
 const EMPTY = -1;
@@ -9,6 +10,24 @@ const TOMBSTONE = -2;
 const MAX_LOAD = 0.7;
 
 export const SID_PATTERN = /^[A-Za-z0-9_.:=+/-]{1,64}$/;
+
+const PACKED = 0x80;
+
+/** Value of a lower-case hex digit, or −1. */
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** True when sid is lower-case hex of even length (stored packed). */
+function packable(sid: string): boolean {
+  if ((sid.length & 1) !== 0) return false;
+  for (let i = 0; i < sid.length; i++) if (nibble(sid.charCodeAt(i)) < 0) return false;
+  return true;
+}
+
+const HEX = '0123456789abcdef';
 
 function hashSid(sid: string): number {
   // FNV-1a over the characters
@@ -41,7 +60,7 @@ export function createSidIndex(initialSlots: number): SidIndex {
   let tombstones = 0;
   let sidOff = new Uint32Array(initialSlots);
   let sidLen = new Uint8Array(initialSlots);
-  let arena = new Uint8Array(Math.max(64, initialSlots * 16));
+  let arena = new Uint8Array(Math.max(64, initialSlots * 8));
   let arenaUsed = 0;
 
   function tableSizeFor(n: number): number {
@@ -51,8 +70,19 @@ export function createSidIndex(initialSlots: number): SidIndex {
   }
 
   function equalsAt(slot: number, sid: string): boolean {
-    if (sidLen[slot] !== sid.length) return false;
+    const len = sidLen[slot];
     const off = sidOff[slot];
+    if ((len & PACKED) !== 0) {
+      const bytes = len & 0x7f;
+      if (sid.length !== bytes * 2) return false;
+      for (let i = 0; i < bytes; i++) {
+        const hi = nibble(sid.charCodeAt(2 * i));
+        const lo = nibble(sid.charCodeAt(2 * i + 1));
+        if (hi < 0 || lo < 0 || arena[off + i] !== ((hi << 4) | lo)) return false;
+      }
+      return true;
+    }
+    if (len !== sid.length) return false;
     for (let i = 0; i < sid.length; i++) if (arena[off + i] !== sid.charCodeAt(i)) return false;
     return true;
   }
@@ -89,25 +119,40 @@ export function createSidIndex(initialSlots: number): SidIndex {
   }
 
   function writeSid(sid: string, slot: number): void {
+    const packed = packable(sid);
+    const bytes = packed ? sid.length / 2 : sid.length;
     // reuse the slot's old bytes when the new sid fits, else append
     let off = sidOff[slot];
-    if (sidLen[slot] < sid.length) {
-      if (arenaUsed + sid.length > arena.length) {
-        const bigger = new Uint8Array(Math.max(arena.length * 2, arenaUsed + sid.length));
+    if ((sidLen[slot] & 0x7f) < bytes) {
+      if (arenaUsed + bytes > arena.length) {
+        const bigger = new Uint8Array(Math.max(arena.length * 2, arenaUsed + bytes));
         bigger.set(arena.subarray(0, arenaUsed));
         arena = bigger;
       }
       off = arenaUsed;
-      arenaUsed += sid.length;
+      arenaUsed += bytes;
       sidOff[slot] = off;
     }
-    for (let i = 0; i < sid.length; i++) arena[off + i] = sid.charCodeAt(i);
-    sidLen[slot] = sid.length;
+    if (packed) {
+      for (let i = 0; i < bytes; i++) {
+        arena[off + i] = (nibble(sid.charCodeAt(2 * i)) << 4) | nibble(sid.charCodeAt(2 * i + 1));
+      }
+      sidLen[slot] = bytes | PACKED;
+    } else {
+      for (let i = 0; i < bytes; i++) arena[off + i] = sid.charCodeAt(i);
+      sidLen[slot] = bytes;
+    }
   }
 
   function sidAt(slot: number): string {
     const off = sidOff[slot];
-    return String.fromCharCode.apply(null, arena.subarray(off, off + sidLen[slot]) as unknown as number[]);
+    const len = sidLen[slot];
+    if ((len & PACKED) === 0) {
+      return String.fromCharCode.apply(null, arena.subarray(off, off + len) as unknown as number[]);
+    }
+    let out = '';
+    for (let i = 0; i < (len & 0x7f); i++) out += HEX[arena[off + i] >> 4] + HEX[arena[off + i] & 15];
+    return out;
   }
 
   return {

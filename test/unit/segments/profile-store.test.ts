@@ -141,3 +141,29 @@ test('a catalogue with more booleans than one flags word holds keeps each of the
   store.upsert('b', {});
   assert.ok(Object.values(store.get('b')!).every((v) => v === null));
 });
+
+test('hex, mixed-case and odd-length sids are stored and found exactly', () => {
+  const store = createProfileStore({ capacity: 16 });
+  const sids = [
+    '0a1b2c3d4e5f6789',
+    '0A1B2C3D4E5F6789',
+    'abc',
+    'ab',
+    '00',
+    'sid-7',
+    'f'.repeat(64),
+    'e'.repeat(63),
+  ];
+  sids.forEach((sid, i) => store.upsert(sid, { age: 20 + i }));
+  sids.forEach((sid, i) => {
+    const slot = store.slotOf(sid);
+    assert.equal(store.sidAt(slot), sid);
+    assert.equal(store.get(sid)!.age, 20 + i);
+  });
+  assert.equal(store.slotOf('0a1b2c3d4e5f678'), -1);
+  assert.equal(store.slotOf('0a1b2c3d4e5f678g'), -1);
+  store.delete('ab');
+  store.upsert('ffffffffffffffff', {});
+  assert.equal(store.sidAt(store.slotOf('ffffffffffffffff')), 'ffffffffffffffff');
+  assert.equal(store.sidAt(store.slotOf('00')), '00');
+});

@@ -209,3 +209,11 @@ test('rule text never reaches the generated code: names and values outside the c
   const seg = compileSegment({ attr: 'gender', op: 'in', values: ['female', 'male'] });
   assert.match(seg.test.toString(), /^[\w\s(){}[\]&|!=<>+\-;,]*$/);
 });
+
+test('an unknown sid is never in a segment, not even a negated one', () => {
+  const store = storeWith(people);
+  const seg = compileSegment({ not: { attr: 'age', op: 'eq', value: 25 } });
+  assert.equal(seg.matches(store, store.slotOf('nobody'), NOW), false);
+  assert.equal(seg.matchesSid(store, 'nobody', NOW), false);
+  assert.equal(seg.matchesSid(store, 'cid', NOW), true);
+});
