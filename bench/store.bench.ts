@@ -85,6 +85,26 @@ try {
     log(`baseline  client.insert JSONEachRow:   ${fmt(BASELINE_ROWS / s)} rows/s`);
   }
 
+  // Baseline 3: the same CSV path with batches encoded up front, no writer: the engine's insert ceiling.
+  {
+    const gen = createDecisionGen({ ...genOpts, seed: SEED + 3 });
+    const { compileRowCodec } = await import('../src/store/row-codec.ts');
+    const codec = compileRowCodec('decisions', store.columns('decisions')!);
+    const bodies: string[] = [];
+    for (let done = 0; done < BASELINE_ROWS; done += 50_000) {
+      let body = '';
+      for (let i = 0; i < 50_000; i++) body += codec.encode(gen.next());
+      bodies.push(body);
+    }
+    const t0 = performance.now();
+    for (const [i, body] of bodies.entries())
+      await store.insertCsv('decisions', codec.columns, body, `bench-${i}`);
+    const s = (performance.now() - t0) / 1000;
+    log(
+      `baseline  insertCsv, pre-encoded 50k:  ${fmt((bodies.length * 50_000) / s)} rows/s (ClickHouse parse + write + views only)`,
+    );
+  }
+
   // The writer: one row at a time, as stages hand them over, awaiting only when it pushes back.
   {
     const gen = createDecisionGen({ ...genOpts, seed: SEED + 2 });
