@@ -71,6 +71,9 @@ export function createApp(opts: AppOptions): express.Express {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     res.setHeader('x-request-id', req.id);
+    // API answers are per-key data: never cached by intermediaries, never sniffed as another type.
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const route = (res.locals.routePath as string | undefined) ?? 'unmatched';

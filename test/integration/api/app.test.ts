@@ -141,6 +141,8 @@ test('every answer carries a request id; a sane incoming one is kept, a hostile 
   const own = await call('/v1/nope', { headers: { 'x-request-id': 'abc-123' } });
   assert.equal(own.headers.get('x-request-id'), 'abc-123');
   assert.equal(((await own.json()) as any).requestId, 'abc-123');
+  assert.equal(own.headers.get('cache-control'), 'no-store');
+  assert.equal(own.headers.get('x-content-type-options'), 'nosniff');
   const hostile = await call('/livez', { headers: { 'x-request-id': 'a b<script>' } });
   assert.match(hostile.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 });
