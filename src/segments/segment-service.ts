@@ -30,6 +30,8 @@ export interface SharedSize {
 export interface SegmentService {
   /** Loads every stored segment and compiles it; call once at start-up (and to pick up other instances' edits). */
   refresh(): Promise<void>;
+  /** Refreshes every `ms` (edits made on other instances); returns the function that stops it. */
+  refreshEvery(ms: number): () => void;
   /** Stores catalogue segments whose id is not stored yet (edits made through the API are kept). */
   seed(segments: readonly Segment[], actor?: string): Promise<string[]>;
   list(): StoredSegment[];
@@ -100,7 +102,16 @@ export function createSegmentService(options: {
         }
       }
       cache = next;
-      logger.info({ segments: cache.size }, 'segments loaded');
+      logger.debug({ segments: cache.size }, 'segments loaded');
+    },
+    refreshEvery(ms) {
+      const timer = setInterval(() => {
+        service
+          .refresh()
+          .catch((err) => logger.error({ err }, 'segment refresh failed; keeping the last ones'));
+      }, ms);
+      timer.unref();
+      return () => clearInterval(timer);
     },
     async seed(segments, actor = 'catalogue') {
       const created: string[] = [];
