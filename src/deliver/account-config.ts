@@ -41,7 +41,7 @@ export const smppAccountSchema = z.object({
     .int()
     .min(1)
     .max(600_000)
-    .default(200)
+    .default(100)
     .describe(
       'Pause of a bind after ESME_RTHROTTLED / ESME_RMSGQFUL (doubles while it repeats, up to 30 s).',
     ),

@@ -24,6 +24,8 @@ export interface BindOptions {
   onDeliver: (pdu: Pdu, raw: Buffer) => void;
   /** Called after each submit_sm_resp with the part's bind-level result (metrics, traces). */
   counters: BindCounters;
+  /** Parts behind the head whose outbox intent is journaled ahead of time (see the sender). */
+  lookahead?: number;
   random?: () => number;
 }
 
@@ -300,6 +302,9 @@ export function createBind(opts: BindOptions): Bind {
             return;
           }
           part = t;
+          // Keep the outbox flush ahead of the window: journal the message `lookahead` places back now.
+          const ahead = opts.lookahead ? queue.peek(opts.lookahead - 1) : undefined;
+          if (ahead) ahead.owner.durable()?.catch(() => undefined);
         }
         if (part.owner.aborted) {
           bucket.refund();

@@ -44,6 +44,8 @@ export interface PartQueue {
    */
   take(nowMs: number): OutPart | number | undefined;
   readonly length: number;
+  /** The part `offset` places behind the head, without taking it. */
+  peek(offset: number): OutPart | undefined;
   /** Removes and returns every queued part (shutdown). */
   drain(): OutPart[];
 }
@@ -100,6 +102,9 @@ export function createPartQueue(senderIdTps: Record<string, number>): PartQueue 
     },
     get length() {
       return items.length - head;
+    },
+    peek(offset) {
+      return items[head + offset];
     },
     drain() {
       const out = items.slice(head);

@@ -247,6 +247,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
 
   const accounts: AccountRuntime[] = opts.accounts.map((account) => {
     const queue = createPartQueue(account.senderIdTps);
+    const lookahead = account.window * account.binds * 4;
     const binds: Bind[] = [];
     for (let i = 0; i < account.binds; i++) {
       binds.push(
@@ -257,10 +258,11 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
           logger: log.child({ account: account.name }),
           onDeliver,
           counters,
+          lookahead,
         }),
       );
     }
-    return { account, queue, binds, lookahead: account.window * account.binds * 2 };
+    return { account, queue, binds, lookahead };
   });
   for (const a of accounts) for (const b of a.binds) b.start();
 

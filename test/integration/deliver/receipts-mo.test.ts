@@ -123,3 +123,21 @@ test('the same idempotency key is sent once even when handed over twice concurre
   assert.deepEqual([a.status, b.status].sort(), ['duplicate', 'submitted']);
   assert.equal(r.sim.stats.received, 1);
 });
+
+test('a transmitter plus receiver bind submits on one connection and takes receipts on the other', async () => {
+  const r = await rig({}, { bindType: 'transmitter+receiver' });
+  assert.equal(r.sim.stats.binds, 2);
+  const res = await r.sender.send(buildSms(3));
+  assert.equal(res.status, 'submitted');
+  await until(() => finalRows(r, res.messageId).some((x) => x.row.status === 'delivered'), 3000, 'delivered');
+});
+
+test('the metrics registry counts submitted parts and bound binds', async () => {
+  const { Registry } = await import('prom-client');
+  const registry = new Registry();
+  const r = await rig({}, { binds: 2 }, { metrics: registry });
+  await r.sender.send(buildSms(1, { text: 'Ж'.repeat(100) }));
+  const text = await registry.metrics();
+  assert.match(text, /geotrigger_sms_parts_total\{outcome="submitted"\} 2/);
+  assert.match(text, /geotrigger_smpp_binds_bound 2/);
+});

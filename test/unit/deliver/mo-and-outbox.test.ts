@@ -74,3 +74,22 @@ test('after a restart, keys are remembered and intents without an outcome come b
   assert.equal(c.has('k2'), true);
   await c.close();
 });
+
+test('a directory file in CSV or NDJSON maps both ways, and a bad line names its number only', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  const { loadDirectoryFile } = await import('../../../src/deliver/directory.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'directory-'));
+  dirs.push(dir);
+  const csv = join(dir, 'd.csv');
+  await writeFile(csv, 'sid,msisdn\nsid-1,+380501234567\n{"sid":"sid-2","msisdn":"380501234568"}\n');
+  const d = await loadDirectoryFile(csv);
+  assert.equal(d.lookup('sid-1'), '380501234567');
+  assert.equal(d.reverse('+380501234568'), 'sid-2');
+  assert.equal(d.size, 2);
+  const bad = join(dir, 'bad.csv');
+  await writeFile(bad, 'sid-1,380501234567\nsid-2,not-a-number-0501\n');
+  await assert.rejects(
+    loadDirectoryFile(bad),
+    (err: Error) => /line 2/.test(err.message) && !/0501/.test(err.message),
+  );
+});
