@@ -91,6 +91,7 @@ after(async () => {
 });
 
 test('every route factory builds its routes (declarations are checked when the service starts)', (t) => {
+  t.diagnostic(`${routes.length} routes from ${factories.length} factories`);
   if (unbuildable.length > 0)
     t.diagnostic(`not in this matrix (need real dependencies): ${unbuildable.join('; ')}`);
   assert.deepEqual(broken, []);
