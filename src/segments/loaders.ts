@@ -55,7 +55,8 @@ export async function loadProfilesNdjson(
   let line = 0;
   const handle = (text: string): void | Promise<void> => {
     line++;
-    if (text.trim() === '') return;
+    // blank lines are skipped; only lines that start with whitespace pay for a trim
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return;
     let sid: string;
     let slot: number;
     try {
