@@ -61,6 +61,21 @@ export interface GeofenceRepo {
     fences: readonly Fence[],
     opts: { tenant: string; mode: BulkMode; actor: string },
   ): Promise<BulkWriteResult[]>;
+  /**
+   * Brings catalogue fences (the `geofences/` folder) into the store: new or changed fences are
+   * written (one version + audit row each), unchanged ones are left alone, fences deleted through the
+   * API stay deleted, ids held by another tenant are reported. Run at start-up before `all()`.
+   */
+  importCatalogue(fences: readonly Fence[], actor?: string): Promise<CatalogueImport>;
+}
+
+export interface CatalogueImport {
+  written: number;
+  unchanged: number;
+  /** Ids deleted through the API: not resurrected from the file. */
+  keptDeleted: string[];
+  /** Ids owned by another tenant in the store. */
+  conflicts: string[];
 }
 
 interface Row {
@@ -119,7 +134,7 @@ export function createGeofenceRepo(opts: {
     }
   };
 
-  return {
+  const repo: GeofenceRepo = {
     async get(id) {
       const d = await defs.get(id);
       return d
@@ -259,7 +274,53 @@ export function createGeofenceRepo(opts: {
       }
       return results;
     },
+    async importCatalogue(fences, actor = 'catalogue') {
+      const out: CatalogueImport = { written: 0, unchanged: 0, keptDeleted: [], conflicts: [] };
+      const stored = new Map<string, { tenant: string; deleted: number; body: string }>();
+      for (let i = 0; i < fences.length; i += 10_000) {
+        const ids = fences.slice(i, i + 10_000).map((f) => f.props.id);
+        const rows = await store.query<{ id: string; tenant: string; deleted: number; body: string }>(
+          `SELECT id, tenant, deleted, body FROM ${table} FINAL WHERE id IN {ids:Array(String)}`,
+          { ids },
+        );
+        for (const r of rows) stored.set(r.id, r);
+      }
+      const changedByTenant = new Map<string, Fence[]>();
+      for (const fence of fences) {
+        const cur = stored.get(fence.props.id);
+        if (cur && cur.tenant !== fence.props.tenant) {
+          out.conflicts.push(fence.props.id);
+          continue;
+        }
+        if (cur && Number(cur.deleted) === 1) {
+          out.keptDeleted.push(fence.props.id);
+          continue;
+        }
+        if (cur && cur.body === JSON.stringify(fenceFeature(fence))) {
+          out.unchanged++;
+          continue;
+        }
+        const list = changedByTenant.get(fence.props.tenant) ?? [];
+        list.push(fence);
+        changedByTenant.set(fence.props.tenant, list);
+      }
+      for (const [tenant, list] of changedByTenant) {
+        const results = await repo.bulkWrite(list, { tenant, mode: 'upsert', actor });
+        for (const r of results) {
+          if (r.status === 'conflict') out.conflicts.push(r.id);
+          else out.written++;
+        }
+      }
+      if (out.conflicts.length > 0) {
+        logger.warn(
+          { ids: out.conflicts.slice(0, 20) },
+          'catalogue geofence ids owned by another tenant; not imported',
+        );
+      }
+      return out;
+    },
   };
+  return repo;
 }
 
 /** A fresh geofence id for features that bring none. */

@@ -335,3 +335,33 @@ test('a circle fence (Point + radiusM) sent as application/geo+json is stored an
   assert.equal(moved.status, 200, moved.text);
   assert.equal(h.matcher.match(30.5234, 50.453, 10).length, 1, 'the live matcher has the new radius');
 });
+
+test('the catalogue import writes new and changed fences once, keeps API deletions and other tenants’ ids', async () => {
+  const { validateFence, DEFAULT_FENCE_LIMITS } = await import('../../../src/geo/index.ts');
+  const fence = (id: string, tenant: string, name = 'Cat') =>
+    validateFence(
+      {
+        ...buildFence({ id, lon: 50, lat: 10 }),
+        properties: { ...buildFence({ id }).properties, id, tenant, name },
+      },
+      DEFAULT_FENCE_LIMITS,
+    );
+  const first = await h.geofences.importCatalogue([
+    fence('cat-1', 'acme'),
+    fence('cat-2', 'acme'),
+    fence('cat-3', 'globex'),
+  ]);
+  assert.deepEqual(first, { written: 3, unchanged: 0, keptDeleted: [], conflicts: [] });
+  const again = await h.geofences.importCatalogue([
+    fence('cat-1', 'acme'),
+    fence('cat-2', 'acme', 'Renamed'),
+    fence('cat-3', 'globex'),
+  ]);
+  assert.deepEqual(again, { written: 1, unchanged: 2, keptDeleted: [], conflicts: [] });
+  assert.equal((await h.geofences.get('cat-1'))?.version, 1, 'an unchanged fence gets no new version');
+  assert.equal((await h.geofences.get('cat-2'))?.version, 2);
+  await h.call('DELETE', '/v1/geofences/cat-1', { as: 'retailerA' });
+  const third = await h.geofences.importCatalogue([fence('cat-1', 'acme'), fence('cat-3', 'acme')]);
+  assert.deepEqual(third, { written: 0, unchanged: 0, keptDeleted: ['cat-1'], conflicts: ['cat-3'] });
+  assert.equal((await h.geofences.get('cat-3'))?.tenant, 'globex');
+});
