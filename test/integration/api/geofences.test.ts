@@ -365,3 +365,26 @@ test('the catalogue import writes new and changed fences once, keeps API deletio
   assert.deepEqual(third, { written: 0, unchanged: 0, keptDeleted: ['cat-1'], conflicts: ['cat-3'] });
   assert.equal((await h.geofences.get('cat-3'))?.tenant, 'globex');
 });
+
+test('of ten concurrent replaces sent with the same version exactly one wins; the rest answer 409', async () => {
+  await h.call('POST', '/v1/geofences', {
+    as: 'retailerA',
+    json: buildFence({ id: 'race', lon: 60, lat: 10 }),
+  });
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      h.call('PUT', '/v1/geofences/race?version=1', {
+        as: 'retailerA',
+        json: buildFence({ name: `w${i}`, lon: 60, lat: 10 }),
+      }),
+    ),
+  );
+  const statuses = answers.map((a) => a.status).sort();
+  assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+  const winner = answers.find((a) => a.status === 200)!;
+  const now = await h.call('GET', '/v1/geofences/race', { as: 'retailerA' });
+  assert.equal(now.json.version, 2);
+  assert.equal(now.json.properties.name, winner.json.properties.name);
+  const audit = await h.call('GET', '/v1/audit?entity=geofences&entityId=race', { as: 'analyst' });
+  assert.equal(audit.json.items.length, 2, 'one create and one update, nothing from the losers');
+});
