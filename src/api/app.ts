@@ -133,7 +133,8 @@ export function createApp(opts: AppOptions): express.Express {
     const problem = toProblem(appErr);
     problem.instance = req.path;
     problem.requestId = req.id;
-    if (problem.status >= 500) req.log?.error({ err }, 'request failed');
+    // pino-http logs the request once when it finishes, with this error (stack and cause) for 5xx.
+    if (problem.status >= 500) (res as Response & { err?: unknown }).err = err;
     const headers: Record<string, string> = {};
     if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
     const retryAfter = ((appErr as AppError).details as { retryAfterSec?: number } | undefined)
