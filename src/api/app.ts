@@ -134,7 +134,7 @@ export function createApp(opts: AppOptions): express.Express {
     problem.instance = req.path;
     problem.requestId = req.id;
     // pino-http logs the request once when it finishes, with this error (stack and cause) for 5xx.
-    if (problem.status >= 500) (res as Response & { err?: unknown }).err = err;
+    if (problem.status >= 500) res.err = err instanceof Error ? err : new Error(String(err));
     const headers: Record<string, string> = {};
     if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
     const retryAfter = ((appErr as AppError).details as { retryAfterSec?: number } | undefined)
