@@ -439,8 +439,10 @@ function fromExpressError(err: unknown): unknown {
     case 'stream.encoding.set':
       return new AppError('BODY_MALFORMED', e.message ?? 'request body could not be read', { cause: err });
   }
+  // Other client errors raised by express itself (e.g. a path parameter that is not valid %-encoding).
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new AppError('BODY_MALFORMED', e.message ?? 'bad request', { cause: err, httpStatus: e.status });
+    const code = e.status === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED';
+    return new AppError(code, e.message ?? 'bad request', { cause: err, httpStatus: e.status });
   }
   return err;
 }

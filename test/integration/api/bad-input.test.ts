@@ -566,6 +566,14 @@ function corpus(): Case[] {
     names: /id/,
   });
   cases.push({
+    name: 'path with broken %-encoding',
+    method: 'GET',
+    path: '/v1/geofences/%E0%A4%A',
+    as: 'analyst',
+    status: 400,
+    names: /decode|param/i,
+  });
+  cases.push({
     name: 'key id malformed',
     method: 'GET',
     path: '/v1/keys/zzz',
