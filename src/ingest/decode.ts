@@ -21,6 +21,8 @@ export interface PingDecoder {
    * it is invalid. Never throws. With `key`, the Kafka key must equal the sid.
    */
   decode(value: Buffer | string | null, key?: Buffer | null): Ping | InvalidPingReason;
+  /** Validates an already parsed value (an element of a JSON array body). */
+  check(o: unknown): Ping | InvalidPingReason;
 }
 
 const SRC_MAX = 32;
@@ -40,7 +42,43 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
   let clockMs = now();
   let clockAt = 0;
 
+  const check = (o: unknown, key?: Buffer | null): Ping | InvalidPingReason => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not_object';
+    const p = o as Record<string, unknown>;
+    const sid = p.sid;
+    if (sid === undefined) return 'sid_missing';
+    if (typeof sid !== 'string' || sid.length === 0 || sid.length > maxSid) return 'sid_invalid';
+    const lat = p.lat;
+    if (lat === undefined) return 'lat_missing';
+    if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90)) return 'lat_invalid';
+    const lon = p.lon;
+    if (lon === undefined) return 'lon_missing';
+    if (typeof lon !== 'number' || !(lon >= -180 && lon <= 180)) return 'lon_invalid';
+    const ts = p.ts;
+    if (ts === undefined) return 'ts_missing';
+    if (typeof ts !== 'number' || !Number.isFinite(ts)) return 'ts_invalid';
+    if (++clockAt >= 1024) {
+      clockAt = 0;
+      clockMs = now();
+    }
+    if (ts > clockMs + maxFutureMs) {
+      // The cached clock may be stale: re-read before rejecting.
+      clockMs = now();
+      if (ts > clockMs + maxFutureMs) return 'ts_future';
+    }
+    if (ts < clockMs - maxPastMs) return 'ts_past';
+    const acc = p.acc;
+    if (acc === undefined) return 'acc_missing';
+    if (typeof acc !== 'number' || !(acc >= 0 && acc <= maxAcc)) return 'acc_invalid';
+    const src = p.src;
+    if (src === undefined) p.src = '';
+    else if (typeof src !== 'string' || src.length > SRC_MAX) return 'src_invalid';
+    if (key != null && key.length > 0 && key.toString('utf8') !== sid) return 'key_mismatch';
+    return p as unknown as Ping;
+  };
+
   return {
+    check: (o) => check(o),
     decode(value, key) {
       if (value === null) return 'invalid_json';
       if (value.length > maxBytes) return 'too_large';
@@ -50,38 +88,7 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
       } catch {
         return 'invalid_json';
       }
-      if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not_object';
-      const p = o as Record<string, unknown>;
-      const sid = p.sid;
-      if (sid === undefined) return 'sid_missing';
-      if (typeof sid !== 'string' || sid.length === 0 || sid.length > maxSid) return 'sid_invalid';
-      const lat = p.lat;
-      if (lat === undefined) return 'lat_missing';
-      if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90)) return 'lat_invalid';
-      const lon = p.lon;
-      if (lon === undefined) return 'lon_missing';
-      if (typeof lon !== 'number' || !(lon >= -180 && lon <= 180)) return 'lon_invalid';
-      const ts = p.ts;
-      if (ts === undefined) return 'ts_missing';
-      if (typeof ts !== 'number' || !Number.isFinite(ts)) return 'ts_invalid';
-      if (++clockAt >= 1024) {
-        clockAt = 0;
-        clockMs = now();
-      }
-      if (ts > clockMs + maxFutureMs) {
-        // The cached clock may be stale: re-read before rejecting.
-        clockMs = now();
-        if (ts > clockMs + maxFutureMs) return 'ts_future';
-      }
-      if (ts < clockMs - maxPastMs) return 'ts_past';
-      const acc = p.acc;
-      if (acc === undefined) return 'acc_missing';
-      if (typeof acc !== 'number' || !(acc >= 0 && acc <= maxAcc)) return 'acc_invalid';
-      const src = p.src;
-      if (src === undefined) p.src = '';
-      else if (typeof src !== 'string' || src.length > SRC_MAX) return 'src_invalid';
-      if (key != null && key.length > 0 && key.toString('utf8') !== sid) return 'key_mismatch';
-      return p as unknown as Ping;
+      return check(o, key);
     },
   };
 }

@@ -1,4 +1,13 @@
-import type { Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type {
+  Admin,
+  Consumer,
+  ConsumerConfig,
+  EachBatchPayload,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Producer,
+} from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -19,6 +28,12 @@ export interface KafkaPingSourceOptions {
   fromBeginning?: boolean;
   /** Extra kafkajs consumer settings (session timeout, fetch sizes, ...). */
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>;
+  /**
+   * Presence state lives in memory: when a partition is assigned, re-read up to this many messages
+   * before the committed offset (events muted) to rebuild it, so visits open before a restart or
+   * rebalance still get their dwell and exit. 0 = off.
+   */
+  warmupMessages?: number;
   /** Called after each batch's offsets were committed (tests and operations). */
   onCommitted?(info: CommittedBatch): void;
 }
@@ -57,6 +72,37 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
   let producer: Producer | undefined;
   let owned: number[] = [];
   let current: PingHandler | undefined;
+  let admin: Admin | undefined;
+  const warmup = opts.warmupMessages ?? 0;
+  // Per partition: offsets below this were processed before (by this group): read again, events muted.
+  const replayBelow = new Map<number, bigint>();
+  // Per partition: a warm-up seek was issued to this offset; batches fetched before it are dropped.
+  const seekTo = new Map<number, bigint>();
+  let warming: Promise<void> | undefined;
+
+  /** Seeks newly assigned partitions back to rebuild their presence state from recent pings. */
+  const warm = async (partitions: number[]) => {
+    try {
+      const [committed] = await admin!.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+      const bounds = await admin!.fetchTopicOffsets(topic);
+      for (const partition of partitions) {
+        const c = committed?.partitions.find((x) => x.partition === partition)?.offset;
+        const b = bounds.find((x) => x.partition === partition);
+        if (c === undefined || b === undefined || BigInt(c) < 0n) continue;
+        const low = BigInt(b.low);
+        const end = BigInt(c);
+        const start = end - BigInt(warmup) > low ? end - BigInt(warmup) : low;
+        if (start >= end) continue;
+        const seen = replayBelow.get(partition) ?? -1n;
+        replayBelow.set(partition, seen > end ? seen : end);
+        seekTo.set(partition, start);
+        consumer!.seek({ topic, partition, offset: String(start) });
+        logger.info({ partition, from: String(start), to: String(end) }, 'rebuilding presence state');
+      }
+    } catch (err) {
+      logger.warn({ err }, 'presence warm-up skipped');
+    }
+  };
 
   const deadLetter = async (dead: DeadLetter[]) => {
     const at = new Date().toISOString();
@@ -78,14 +124,41 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     });
   };
 
+  /** Re-reads already processed messages: presence state only, no events, no dead letters. */
+  const replay = (messages: KafkaMessage[], partition: number) => {
+    const pings: Ping[] = [];
+    for (const m of messages) {
+      const r = decoder.decode(m.value, m.key);
+      if (typeof r !== 'string') pings.push(r);
+    }
+    void current!.handle(pings, partition, undefined, true);
+  };
+
   const eachBatch = async (payload: EachBatchPayload) => {
     const { batch, heartbeat, isStale } = payload;
+    if (warming !== undefined) await warming;
     if (batch.messages.length === 0 || isStale()) return;
     const partition = batch.partition;
+    const target = seekTo.get(partition);
+    if (target !== undefined) {
+      // Fetched before the warm-up seek: the seek delivers these messages again, in order.
+      if (BigInt(batch.messages[0].offset) > target) return;
+      seekTo.delete(partition);
+    }
     const pings: Ping[] = [];
     const index: number[] = [];
     const dead: DeadLetter[] = [];
-    const messages = batch.messages;
+    const all = batch.messages;
+    const below = replayBelow.get(partition) ?? -1n;
+    let split = 0;
+    while (split < all.length && BigInt(all[split].offset) < below) split++;
+    if (split > 0) replay(all.slice(0, split), partition);
+    if (split === all.length) {
+      // Resolved (so the next fetch moves on) but not committed: the group's offset is already past them.
+      payload.resolveOffset(all[split - 1].offset);
+      return;
+    }
+    const messages = split === 0 ? all : all.slice(split);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       const r = decoder.decode(m.value, m.key);
@@ -126,9 +199,10 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     const committed = String(BigInt(last) + 1n);
     await consumer!.commitOffsets([{ topic, partition, offset: committed }]);
     payload.resolveOffset(last);
+    replayBelow.set(partition, BigInt(committed));
     opts.onCommitted?.({
       partition,
-      firstOffset: batch.firstOffset() ?? last,
+      firstOffset: messages[0].offset,
       lastOffset: last,
       committed,
       valid: pings.length,
@@ -153,6 +227,16 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         const next = e.payload.memberAssignment[topic] ?? [];
         const revoked = owned.filter((p) => !next.includes(p));
+        const added = next.filter((p) => !owned.includes(p));
+        for (const p of revoked) replayBelow.delete(p);
+        if (warmup > 0 && added.length > 0) {
+          const w = warm(added);
+          warming = w;
+          void w.finally(() => {
+            if (warming === w) warming = undefined;
+          });
+        }
+        for (const p of revoked) seekTo.delete(p);
         owned = [...next].sort((a, b) => a - b);
         if (revoked.length > 0) handler.release(revoked);
         logger.info({ assigned: owned, revoked }, 'partitions assigned');
@@ -161,6 +245,10 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
         logger.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
       });
       try {
+        if (warmup > 0) {
+          admin = opts.kafka.admin();
+          await admin.connect();
+        }
         await producer.connect();
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? false });
@@ -176,6 +264,7 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
       // disconnect() waits for the running batch to finish (and commit) before leaving the group.
       await consumer?.disconnect();
       await producer?.disconnect();
+      await admin?.disconnect();
       if (owned.length > 0) current?.release(owned);
       owned = [];
     },

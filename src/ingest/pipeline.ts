@@ -71,8 +71,11 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
     tracked: () => sum((p) => p.tracker.size),
     visits: () => sum((p) => p.tracker.stats().visits),
   });
+  // While replaying (state warm-up) events are already known downstream: they are swallowed.
+  let replaying = false;
   const sink: PresenceSink = {
     onEvent(e: PresenceEvent) {
+      if (replaying) return;
       metrics.event(e.kind);
       deps.sink.onEvent(e);
     },
@@ -129,8 +132,14 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
 
   return {
     metrics,
-    handle(batch: readonly Ping[], partition: number, onFailed?: (index: number, err: unknown) => void) {
+    handle(
+      batch: readonly Ping[],
+      partition: number,
+      onFailed?: (index: number, err: unknown) => void,
+      replay = false,
+    ) {
       const p = stateOf(partition);
+      replaying = replay;
       const snap = matcher.snapshot();
       const fences = snap.fences;
       const { tracker, footfall } = p;
@@ -147,6 +156,8 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
           onFailed?.(i, err);
         }
       }
+      replaying = false;
+      if (replay) return undefined;
       pings += batch.length;
       const wm = tracker.watermarkMs;
       if (wm - p.lastSweepMs >= sweepEveryMs) sweepOne(p, wm);

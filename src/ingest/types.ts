@@ -40,12 +40,15 @@ export interface PingHandler {
   /**
    * Processes pings of one partition (0 for sources without partitions). Returns a promise only under
    * back-pressure: the source reads no more until it settles. `onFailed` hears of pings whose
-   * processing threw (a bug, not bad input): they are skipped, never retried forever.
+   * processing threw (a bug, not bad input): they are skipped, never retried forever. `replay`: pings
+   * already processed before a restart or rebalance, read again only to rebuild presence state; they
+   * produce no events.
    */
   handle(
     pings: readonly Ping[],
     partition: number,
     onFailed?: (index: number, err: unknown) => void,
+    replay?: boolean,
   ): void | Promise<void>;
   /** Resolves once the outputs of everything handled so far were handed to the store and decide. */
   flush(): Promise<void>;
