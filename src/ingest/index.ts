@@ -1,4 +1,6 @@
 export { createPingDecoder, type PingDecoder, type PingDecoderOptions } from './decode.ts';
+export { createFilePingSource, type FilePingSource, type FilePingSourceOptions } from './file-source.ts';
+export { createHttpPingSource, type HttpIngestResult, type HttpPingSource } from './http-source.ts';
 export { type CommittedBatch, createKafkaPingSource, type KafkaPingSourceOptions } from './kafka-source.ts';
 export { createIngestMetrics, type IngestGauges, type IngestMetrics } from './metrics.ts';
 export {
