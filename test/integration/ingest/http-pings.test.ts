@@ -84,7 +84,7 @@ test('a JSON array of pings is accepted the same way', async () => {
     'application/json',
   );
   assert.equal(res.status, 202);
-  const body = await res.json();
+  const body = (await res.json()) as { accepted: number; rejected: unknown[] };
   assert.equal(body.accepted, 1);
   assert.deepEqual(body.rejected, [{ index: 1, reason: 'lat_missing' }]);
   assert.ok(events.some((e) => e.sid === 'h3' && e.kind === 'enter'));
@@ -93,7 +93,7 @@ test('a JSON array of pings is accepted the same way', async () => {
 test('a JSON body that is not an array is a 400 problem', async () => {
   const res = await post('{"sid":"x"}', 'application/json');
   assert.equal(res.status, 400);
-  assert.equal((await res.json()).code, 'BODY_MALFORMED');
+  assert.equal(((await res.json()) as { code: string }).code, 'BODY_MALFORMED');
 });
 
 test('keys without the ingest role cannot post pings', async () => {
