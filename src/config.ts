@@ -78,6 +78,45 @@ export const configSchema = z.object({
   PROFILES_TOPIC: optionalString.describe(
     'Topic of subscriber profile updates (key = sid). Unset: not consumed.',
   ),
+  KAFKA_FROM_BEGINNING: bool
+    .default(false)
+    .describe('A new consumer group starts at the oldest ping (true) or the newest (false).'),
+  KAFKA_WARMUP_MESSAGES: int(0, 100_000_000)
+    .default(200_000)
+    .describe(
+      'On partition assignment, re-read up to this many pings before the committed offset (events muted) to rebuild presence state. 0 = off.',
+    ),
+  PING_MAX_FUTURE_SEC: int(0, 86_400).default(300).describe('Pings stamped further ahead than this are invalid (s).'),
+  PING_MAX_AGE_HOURS: int(1, 8_760).default(168).describe('Pings older than this are invalid (hours).'),
+  PINGS_REPLAY_FILE: optionalString.describe('NDJSON file of pings replayed at start-up (demos, backtests).'),
+  PINGS_REPLAY_SPEED: num(0, 1_000_000)
+    .default(1)
+    .describe('Replay speed of PINGS_REPLAY_FILE: 1 = real time, 60 = a minute per second, 0 = as fast as possible.'),
+
+  // presence
+  PRESENCE_DWELL_MINUTES: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'comma-separated minutes, e.g. 10 or 5,15,30')
+    .default('10')
+    .describe('Dwell thresholds in minutes (comma-separated); one dwell event per threshold crossed.'),
+  PRESENCE_EXIT_TIMEOUT_MIN: num(1, 1_440)
+    .default(30)
+    .describe('A visit with no ping inside for this long ends with a timeout exit (minutes).'),
+  PRESENCE_HYSTERESIS_M: num(0, 10_000)
+    .default(50)
+    .describe('Least margin outside a fence that ends a visit; the ping accuracy widens it (metres).'),
+  PRESENCE_STATE_TTL_MIN: num(1, 10_080)
+    .default(120)
+    .describe('A subscriber with no open visit and no ping for this long is forgotten (minutes).'),
+  PRESENCE_LATE_TOLERANCE_SEC: num(0, 86_400)
+    .default(60)
+    .describe('Pings older than the newest seen for the subscriber by more than this change nothing (s).'),
+  PRESENCE_NEW_FENCE_POLICY: z
+    .enum(['suppress', 'enter'])
+    .default('suppress')
+    .describe(
+      'Subscribers already inside a newly created fence: suppress = no enter until they leave and return; enter = enter at once.',
+    ),
 
   // api
   ADMIN_API_KEY: optionalString.describe(
@@ -108,7 +147,7 @@ export const configSchema = z.object({
       'Submits per second the SMSC simulator accepts before answering ESME_RTHROTTLED (0 = no limit).',
     ),
   DELIVERY_OUTBOX_RETENTION_DAYS: int(1, 365)
-    .default(7)
+    .default(2)
     .describe('Days the delivery outbox journal (DATA_DIR/deliver) remembers idempotency keys.'),
   DIRECTORY_FILE: optionalString.describe('CSV/NDJSON of sid → phone number used by delivery only.'),
   DEMO: bool

@@ -35,8 +35,10 @@ export interface Outbox {
 export interface OutboxOptions {
   dir: string;
   logger: Logger;
-  /** Keys older than this are forgotten when the journal is compacted at start-up. */
+  /** Keys older than this are forgotten when the journal is compacted (start-up and rotation). */
   retentionDays?: number;
+  /** The journal is compacted in place once it grows past this many bytes. */
+  maxBytes?: number;
   nowMs?: () => number;
 }
 
@@ -54,7 +56,7 @@ interface KeyEntry {
  */
 export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   const now = opts.nowMs ?? Date.now;
-  const retentionMs = (opts.retentionDays ?? 7) * 86_400_000;
+  const retentionMs = (opts.retentionDays ?? 2) * 86_400_000;
   await mkdir(opts.dir, { recursive: true });
   const path = join(opts.dir, 'outbox.jsonl');
   const keys = new Map<string, KeyEntry>();
@@ -86,27 +88,37 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   if (torn > 0) opts.logger.warn({ torn }, 'outbox journal had torn lines');
   const recovered = [...open_.values()];
 
-  // Compact: keep the keys within retention, written atomically (tmp + fsync + rename).
-  const cutoff = now() - retentionMs;
-  const tmp = `${path}.tmp`;
-  const th = await open(tmp, 'w');
-  const lines: string[] = [];
-  for (const [k, e] of keys) {
-    if (e.tsMs < cutoff) {
-      keys.delete(k);
-      continue;
-    }
-    lines.push(JSON.stringify({ t: 'K', k, id: e.id, ts: e.tsMs }));
-  }
-  await th.writeFile(lines.length > 0 ? `${lines.join('\n')}\n` : '');
-  await th.sync();
-  await th.close();
-  await rename(tmp, path);
-  const dh = await open(opts.dir, 'r');
-  await dh.sync().catch(() => undefined);
-  await dh.close();
+  const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+  // Intents journaled in this run without an outcome yet (kept across a rotation).
+  const openIntents = new Map<string, OutboxIntent>();
 
-  const fh: FileHandle = await open(path, 'a');
+  // Compaction: keys within retention plus open intents, written atomically (tmp + fsync + rename).
+  const writeCompacted = async (): Promise<number> => {
+    const cutoff = now() - retentionMs;
+    const lines: string[] = [];
+    for (const [k, e] of keys) {
+      if (e.tsMs < cutoff && !openIntents.has(e.id)) {
+        keys.delete(k);
+        continue;
+      }
+      if (!openIntents.has(e.id)) lines.push(JSON.stringify({ t: 'K', k, id: e.id, ts: e.tsMs }));
+    }
+    for (const i of openIntents.values()) lines.push(JSON.stringify({ t: 'I', i }));
+    const body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    const tmp = `${path}.tmp`;
+    const th = await open(tmp, 'w');
+    await th.writeFile(body);
+    await th.sync();
+    await th.close();
+    await rename(tmp, path);
+    const dh = await open(opts.dir, 'r');
+    await dh.sync().catch(() => undefined);
+    await dh.close();
+    return Buffer.byteLength(body);
+  };
+
+  let bytes = await writeCompacted();
+  let fh: FileHandle = await open(path, 'a');
   let buffer: string[] = [];
   let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   let flushing: Promise<void> | undefined;
@@ -121,10 +133,21 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       try {
         await fh.write(data);
         await fh.datasync();
+        bytes += data.length;
         for (const w of ws) w.resolve();
       } catch (err) {
         const e = new AppError('DELIVERY_UNKNOWN', 'outbox journal write failed', { cause: err });
         for (const w of ws) w.reject(e);
+      }
+      if (bytes > maxBytes) {
+        // Rotation keeps the journal bounded: the compacted file replaces it atomically.
+        try {
+          await fh.close();
+          bytes = await writeCompacted();
+        } catch (err) {
+          opts.logger.error({ err }, 'outbox journal rotation failed');
+        }
+        fh = await open(path, 'a');
       }
     }
     flushing = undefined;
@@ -142,6 +165,7 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
         return Promise.reject(new AppError('VERSION_CONFLICT', 'idempotency key already used'));
       }
       keys.set(intent.key, { id: intent.id, tsMs: intent.tsMs });
+      openIntents.set(intent.id, intent);
       return new Promise<void>((resolve, reject) => {
         buffer.push(`${JSON.stringify({ t: 'I', i: intent })}\n`);
         waiters.push({ resolve, reject });
@@ -150,6 +174,7 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     },
     settle(id, status) {
       if (closed) return;
+      openIntents.delete(id);
       buffer.push(`${JSON.stringify({ t: 'D', id, s: status })}\n`);
       schedule();
     },

@@ -93,3 +93,25 @@ test('a directory file in CSV or NDJSON maps both ways, and a bad line names its
     (err: Error) => /line 2/.test(err.message) && !/0501/.test(err.message),
   );
 });
+
+test('a journal past its size limit is compacted in place and still knows every key and open intent', async () => {
+  const { stat } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger, maxBytes: 4096 });
+  for (let i = 0; i < 200; i++) {
+    await a.intend(buildIntent({ id: `m${i}`, key: `k${i}` }));
+    if (i !== 7) a.settle(`m${i}`, 'submitted');
+  }
+  await a.close();
+  const size = (await stat(join(dir, 'outbox.jsonl'))).size;
+  assert.ok(size < 200 * 250, `journal is ${size} bytes`);
+  const b = await openOutbox({ dir, logger });
+  for (let i = 0; i < 200; i++) assert.equal(b.has(`k${i}`), true, `k${i}`);
+  assert.deepEqual(
+    b.recovered.map((x) => x.id),
+    ['m7'],
+  );
+  await b.close();
+});
