@@ -86,12 +86,16 @@ export const configSchema = z.object({
     .describe(
       'On partition assignment, re-read up to this many pings before the committed offset (events muted) to rebuild presence state. 0 = off.',
     ),
-  PING_MAX_FUTURE_SEC: int(0, 86_400).default(300).describe('Pings stamped further ahead than this are invalid (s).'),
+  PING_MAX_FUTURE_SEC: int(0, 86_400)
+    .default(300)
+    .describe('Pings stamped further ahead than this are invalid (s).'),
   PING_MAX_AGE_HOURS: int(1, 8_760).default(168).describe('Pings older than this are invalid (hours).'),
   PINGS_REPLAY_FILE: optionalString.describe('NDJSON file of pings replayed at start-up (demos, backtests).'),
   PINGS_REPLAY_SPEED: num(0, 1_000_000)
     .default(1)
-    .describe('Replay speed of PINGS_REPLAY_FILE: 1 = real time, 60 = a minute per second, 0 = as fast as possible.'),
+    .describe(
+      'Replay speed of PINGS_REPLAY_FILE: 1 = real time, 60 = a minute per second, 0 = as fast as possible.',
+    ),
 
   // presence
   PRESENCE_DWELL_MINUTES: z

@@ -5,6 +5,7 @@ export {
   type NewFencePolicy,
   type PresenceOptions,
   presenceOptions,
+  presenceOptionsFromConfig,
 } from './options.ts';
 export {
   createPresenceTracker,

@@ -54,3 +54,23 @@ export function presenceOptions(overrides: Partial<PresenceOptions> = {}): Prese
   if (o.exitTimeoutMs <= 0) throw new RangeError('exitTimeoutMs must be > 0');
   return Object.freeze({ ...o, dwellMs: Object.freeze(dwellMs) });
 }
+
+/** Maps the PRESENCE_* configuration keys (already parsed by src/config.ts) onto presence options. */
+export function presenceOptionsFromConfig(c: {
+  PRESENCE_DWELL_MINUTES: string;
+  PRESENCE_EXIT_TIMEOUT_MIN: number;
+  PRESENCE_HYSTERESIS_M: number;
+  PRESENCE_STATE_TTL_MIN: number;
+  PRESENCE_LATE_TOLERANCE_SEC: number;
+  PRESENCE_NEW_FENCE_POLICY: NewFencePolicy;
+}): PresenceOptions {
+  return presenceOptions({
+    dwellMs: c.PRESENCE_DWELL_MINUTES.split(',').map((m) => Number(m) * 60_000),
+    exitTimeoutMs: c.PRESENCE_EXIT_TIMEOUT_MIN * 60_000,
+    hysteresisM: c.PRESENCE_HYSTERESIS_M,
+    stateTtlMs: c.PRESENCE_STATE_TTL_MIN * 60_000,
+    lateToleranceMs: c.PRESENCE_LATE_TOLERANCE_SEC * 1_000,
+    newFencePolicy: c.PRESENCE_NEW_FENCE_POLICY,
+    newFenceGraceMs: Math.min(15 * 60_000, c.PRESENCE_EXIT_TIMEOUT_MIN * 60_000),
+  });
+}

@@ -289,3 +289,12 @@ test('seeded random walks never produce two enters without an exit between them'
   }
   assert.ok(h.events.length > 0, `seed ${seed}: the walk produced events`);
 });
+
+test('the default configuration maps onto valid presence options', async () => {
+  const { loadConfig } = await import('../../../src/config.ts');
+  const { presenceOptionsFromConfig } = await import('../../../src/presence/index.ts');
+  const o = presenceOptionsFromConfig(loadConfig({ PRESENCE_DWELL_MINUTES: '15,5' }));
+  assert.deepEqual(o.dwellMs, [5 * MIN, 15 * MIN]);
+  assert.equal(o.exitTimeoutMs, 30 * MIN);
+  assert.equal(o.newFencePolicy, 'suppress');
+});
