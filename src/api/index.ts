@@ -51,7 +51,12 @@ export { buildOpenApiDocument, openApiPath, problemSchema } from './openapi.ts';
 export { HTTP_STATUS_BY_CODE, httpStatusOf, type Problem, toProblem, validationError } from './problem.ts';
 export { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 export { type ApiKeyView, createKeyRing, type KeyRing, resolveAdminKey } from './repos/api-keys.ts';
-export { createGeofenceRepo, type GeofenceRepo, type StoredFence } from './repos/geofences.ts';
+export {
+  type CatalogueImport,
+  createGeofenceRepo,
+  type GeofenceRepo,
+  type StoredFence,
+} from './repos/geofences.ts';
 export {
   defineRoute,
   type HandlerContext,
@@ -71,4 +76,5 @@ export { type GeofenceRouteDeps, geofenceRoutes } from './routes/geofences.ts';
 export { apiRoutes } from './routes/index.ts';
 export { keyRoutes } from './routes/keys.ts';
 export { type ApiServer, createApiServer } from './server.ts';
+export { type ApiStage, type ApiStageOptions, createApiStage } from './stage.ts';
 export { canSee, tenantForWrite, tenantScope } from './tenancy.ts';

@@ -26,7 +26,8 @@ export interface RawBodySpec {
   stream?: boolean;
 }
 
-type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** Without a body schema: the raw bytes for `rawBody` routes (unless streamed), otherwise undefined. */
+type InferBody<S> = S extends z.ZodType ? z.output<S> : Buffer | undefined;
 /** Path parameters without a schema arrive as strings. */
 type InferParams<S> = S extends z.ZodType ? z.output<S> : Record<string, string>;
 /** A route without a query schema accepts no query parameters. */
@@ -83,7 +84,7 @@ export interface RouteSpec<
   /** Other success answers (e.g. a bulk import's 200 next to a create's 201). */
   otherResponses?: Record<number, { description: string; schema: z.ZodType }>;
   handler(
-    ctx: HandlerContext<Infer<BS>, InferQuery<QS>, InferParams<PS>>,
+    ctx: HandlerContext<InferBody<BS>, InferQuery<QS>, InferParams<PS>>,
   ): Promise<HandlerResult> | HandlerResult;
 }
 
