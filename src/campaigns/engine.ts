@@ -89,7 +89,10 @@ export interface DecisionEngine {
   decide(event: PresenceEvent, nowMs: number, out: Decision[]): number;
   /** Decides a due follow-up step. */
   decideFollowUp(step: FollowUpStep, nowMs: number): FollowUpOutcome;
-  /** Re-applies a recorded decision to the counters (start-up rebuild from the decisions table). */
+  /**
+   * Re-applies a recorded decision to the subscriber counters and today's budget (start-up rebuild
+   * from the decisions table, in time order). Lifetime budget totals come from `restoreSpent`.
+   */
   replay(row: {
     tsMs: number;
     sid: string;
@@ -98,6 +101,8 @@ export interface DecisionEngine {
     outcome: string;
     parts: number;
   }): void;
+  /** Sets a campaign's lifetime spend (sum of parts and count of sends over all its decisions). */
+  restoreSpent(campaignId: string, tenant: string, parts: number, sent: number): void;
   /** The campaign that last sent to sid (reply attribution for brand declines). */
   lastSent(sid: string): CompiledCampaign | undefined;
   campaign(id: string): CompiledCampaign | undefined;
@@ -477,9 +482,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         b.spentDay = 0;
       }
       if (day === b.day) b.spentDay += row.parts;
-      b.spentTotal += row.parts;
-      b.sent++;
-      counters.addTenantSent(row.tenant);
+    },
+    restoreSpent(campaignId, tenant, parts, sent) {
+      const b = counters.budget(campaignId);
+      b.spentTotal = parts;
+      b.sent = sent;
+      for (let i = 0; i < sent; i++) counters.addTenantSent(tenant);
     },
     lastSent(sid) {
       const h = counters.history(sid);

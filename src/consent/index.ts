@@ -12,3 +12,4 @@ export {
   type ReplyAttribution,
 } from './consent-engine.ts';
 export { createKeywordMatcher, normalizeReply, STOP_KEYWORDS } from './keywords.ts';
+export { restoreConsent } from './restore.ts';

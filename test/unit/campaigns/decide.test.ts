@@ -166,6 +166,7 @@ test('counters rebuilt by replaying decisions suppress like the original process
       outcome: d.outcome,
       parts: d.send?.parts ?? 0,
     });
+  b.engine.restoreSpent('c1', 'acme', 1, 1);
   const again: Decision[] = [];
   b.engine.decide(event({ fenceId: 'f1', tsMs: NOON + 1000 }), NOON + 1000, again);
   assert.equal(again[0].reason, 'cap_campaign');
