@@ -229,6 +229,7 @@ export function createBind(opts: BindOptions): Bind {
   };
 
   const write = (conn: SmppConnection, part: OutPart): void => {
+    part.owner.written();
     conn.request('submit_sm', part.params).then(
       (resp) => {
         inFlight--;

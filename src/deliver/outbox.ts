@@ -28,6 +28,8 @@ export interface Outbox {
   intend(intent: OutboxIntent): Promise<void>;
   /** Records the outcome; rides along with the next group commit (a lost outcome reads as `unknown`). */
   settle(id: string, status: string): void;
+  /** Forgets an intent none of whose parts was written (graceful shutdown): the key may be sent later. */
+  release(id: string, key: string): void;
   readonly pending: number;
   close(): Promise<void>;
 }
@@ -84,6 +86,10 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       keys.set(rec.i.key, { id: rec.i.id, tsMs: rec.i.tsMs });
       open_.set(rec.i.id, rec.i);
     } else if (rec.t === 'D') open_.delete(rec.id);
+    else if (rec.t === 'R') {
+      open_.delete(rec.id);
+      keys.delete(rec.k);
+    }
   }
   if (torn > 0) opts.logger.warn({ torn }, 'outbox journal had torn lines');
   const recovered = [...open_.values()];
@@ -176,6 +182,13 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       if (closed) return;
       openIntents.delete(id);
       buffer.push(`${JSON.stringify({ t: 'D', id, s: status })}\n`);
+      schedule();
+    },
+    release(id, key) {
+      if (closed) return;
+      openIntents.delete(id);
+      keys.delete(key);
+      buffer.push(`${JSON.stringify({ t: 'R', id, k: key })}\n`);
       schedule();
     },
     get pending() {

@@ -30,6 +30,13 @@ export interface PartOwner {
    * waits for it, so nothing reaches the SMSC before the idempotency key is durable.
    */
   durable(): Promise<void> | undefined;
+  /** Called right before a part is written to a socket. */
+  written(): void;
+  /**
+   * At shutdown, for a message none of whose parts was written: forgets its outbox key so a later
+   * run may send it. Returns false when a part was written (the key must stay).
+   */
+  release(): boolean;
   settle(part: OutPart, outcome: PartOutcome): void;
   /** True once the message can no longer be delivered whole: remaining parts are skipped unsent. */
   readonly aborted: boolean;

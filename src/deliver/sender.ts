@@ -247,7 +247,10 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
 
   const accounts: AccountRuntime[] = opts.accounts.map((account) => {
     const queue = createPartQueue(account.senderIdTps);
-    const lookahead = account.window * account.binds * 4;
+    // Enough look-ahead to hide a journal flush (~50 ms of sending) and no more: after a crash, at
+    // most this many messages journaled but not yet written come back `unknown` instead of unsent.
+    const rate = account.tps > 0 ? account.tps * account.binds : Number.POSITIVE_INFINITY;
+    const lookahead = Math.max(1, Math.min(account.window * account.binds * 4, Math.ceil(rate * 0.05)));
     const binds: Bind[] = [];
     for (let i = 0; i < account.binds; i++) {
       binds.push(
@@ -362,6 +365,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       // a crash loses nothing that was merely queued and never resends what may have been submitted.
       let journal: Promise<void> | undefined;
       let journaled = false;
+      let written = false;
       const owner: PartOwner = {
         precheck: allowed,
         durable() {
@@ -370,6 +374,15 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
             journaled = true;
           });
           return journal;
+        },
+        written() {
+          written = true;
+        },
+        release() {
+          if (written) return false;
+          if (journal) opts.outbox.release(messageId, msg.idempotencyKey);
+          journal = undefined;
+          return true;
         },
         get aborted() {
           return aborted;
@@ -495,9 +508,13 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       closed = true;
       clearInterval(sweeper);
       await Promise.all(accounts.flatMap((a) => a.binds.map((b) => b.stop())));
-      // Parts never written to a socket were not sent: their messages end without reaching the SMSC.
+      // Parts never written to a socket were not sent: a message none of whose parts left gives its
+      // key back (a later run may send it); the others end failed.
       for (const a of accounts) {
-        for (const p of a.queue.drain()) p.owner.settle(p, { kind: 'failed', error: 'SMPP_NOT_BOUND' });
+        for (const p of a.queue.drain()) {
+          p.owner.release();
+          p.owner.settle(p, { kind: 'failed', error: 'SMPP_NOT_BOUND' });
+        }
       }
     },
   };

@@ -115,3 +115,23 @@ test('a journal past its size limit is compacted in place and still knows every 
   );
   await b.close();
 });
+
+test('a released intent (never written at shutdown) frees its key for a later run', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger });
+  await a.intend(buildIntent({ id: 'm1', key: 'k1' }));
+  await a.intend(buildIntent({ id: 'm2', key: 'k2' }));
+  a.release('m1', 'k1');
+  assert.equal(a.has('k1'), false);
+  await a.close();
+  const b = await openOutbox({ dir, logger });
+  assert.equal(b.has('k1'), false);
+  assert.equal(b.has('k2'), true);
+  assert.deepEqual(
+    b.recovered.map((x) => x.id),
+    ['m2'],
+  );
+  await b.close();
+});
