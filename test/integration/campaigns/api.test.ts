@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { campaignRoutes } from '../../../src/api/routes/campaigns.ts';
 import { consentRoutes } from '../../../src/api/routes/consent.ts';
+import { conversionRoutes } from '../../../src/api/routes/conversions.ts';
 import { policyRoutes } from '../../../src/api/routes/policy.ts';
 import {
   type Campaign,
   type CampaignService,
+  type Conversions,
   createCampaignService,
+  createConversions,
   createDecisionEngine,
+  createFollowUpScheduler,
   createPromoCodes,
   type Decision,
   type FenceInfo,
@@ -30,6 +34,17 @@ const lazy = new Proxy({} as CampaignService, {
       (service as unknown as Record<string, (...a: unknown[]) => unknown>)[key as string](...args),
 });
 const consent = createConsentEngine({ logger });
+const promoCodes = createPromoCodes();
+const engine = createDecisionEngine({ inSegment: () => true, consent, measure: measureSms, promoCodes });
+const followUps = createFollowUpScheduler({ engine });
+const conversionRows: Record<string, unknown>[] = [];
+const conversions: Conversions = createConversions({
+  promoCodes,
+  followUps,
+  sink: { write: (_t, row) => void conversionRows.push(row) },
+  tenantOf: (id) => engine.campaign(id)?.tenant,
+  clock: () => Date.now(),
+});
 
 const fencesPort = {
   get: (id: string): FenceInfo | undefined => h.matcher.get(id)?.props,
@@ -61,6 +76,7 @@ before(async () => {
       ...campaignRoutes({ campaigns: lazy }),
       ...policyRoutes({ campaigns: lazy }),
       ...consentRoutes({ consent, clock: () => Date.now() }),
+      ...conversionRoutes({ conversions }),
     ],
   });
   service = createCampaignService({
@@ -167,12 +183,6 @@ test('an approved and activated campaign reaches the engine and decides', async 
   ] as const) {
     assert.equal((await h.call('POST', `/v1/campaigns/${c.id}/${action}`, { as, json: {} })).status, 200);
   }
-  const engine = createDecisionEngine({
-    inSegment: () => true,
-    consent,
-    measure: measureSms,
-    promoCodes: createPromoCodes(),
-  });
   engine.setPolicy({ ...(await service.getPolicy()), quietHours: null });
   engine.setCampaigns(await service.all(), fencesPort.all());
   consent.optIn('sub-1', { source: 'test', evidence: 'api test' }, 0);
@@ -184,6 +194,20 @@ test('an approved and activated campaign reaches the engine and decides', async 
     [[c.id, 'sent']],
   );
   assert.match(out[0].send!.text, /^acme Central: 15% off with [2-9A-Z]{6}$/);
+
+  // The retailer reports the code redeemed at the till; another retailer cannot claim it.
+  const code = out[0].send!.promoCode;
+  assert.equal(
+    (await h.call('POST', '/v1/conversions', { as: 'retailerB', json: { promoCode: code } })).status,
+    404,
+  );
+  const conv = await h.call('POST', '/v1/conversions', {
+    as: 'retailerA',
+    json: { promoCode: code, value: 20, currency: 'UAH' },
+  });
+  assert.equal(conv.status, 201, conv.text);
+  assert.equal(conv.json.campaignId, c.id);
+  assert.deepEqual([conversionRows.length, conversionRows[0].sid], [1, 'sub-1']);
 });
 
 test('preview renders a store and language and reports encoding and parts', async () => {

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  applyPolicy,
   createDecisionEngine,
   createFollowUpScheduler,
   createPromoCodes,
   type Decision,
   isPromoCodeShape,
   policySchema,
+  replyAttribution,
 } from '../../../src/campaigns/index.ts';
+import { createConsentEngine } from '../../../src/consent/index.ts';
 import type { PresenceEvent } from '../../../src/presence/types.ts';
-import { buildCampaign, buildConsent, buildFence, measure } from './builders.ts';
+import { buildCampaign, buildConsent, buildFence, measure, silentLogger } from './builders.ts';
 
 const NOON = Date.parse('2026-11-24T10:00:00Z'); // 12:00 in Kyiv, a Tuesday
 const event = (over: Partial<PresenceEvent> = {}): PresenceEvent => ({
@@ -235,4 +238,29 @@ test('the budget stops sends once the next message would overspend it', () => {
     ['', 'budget_total'],
   );
   assert.deepEqual(engine.finished(NOON), [{ id: 'c1', reason: 'budget_spent' }]);
+});
+
+test("a reply with the last campaign's decline word suppresses that retailer through the engine's attribution", () => {
+  const consent = buildConsent(['s1']);
+  const promoCodes = createPromoCodes();
+  const engine = createDecisionEngine({ inSegment: () => true, consent, measure, promoCodes });
+  const withAttribution = createConsentEngine({
+    logger: silentLogger,
+    attribution: replyAttribution(engine),
+  });
+  withAttribution.optIn('s1', { source: 'test', evidence: 'x' }, 0);
+  applyPolicy(policySchema.parse({ minIntervalMinutes: 0, blocklist: ['s9'] }), {
+    engine,
+    consent: withAttribution,
+  });
+  engine.setCampaigns(
+    [buildCampaign({ message: { senderId: 'ACME', template: 'Hi {promo_code}', declineWord: 'NO' } })],
+    [buildFence()],
+  );
+  const out: Decision[] = [];
+  engine.decide(event(), NOON, out);
+  const r = withAttribution.handleMo('s1', 'no!', NOON + 1000);
+  assert.deepEqual([r.action, r.campaignId, r.tenant], ['brand_decline', 'c1', 'acme']);
+  assert.equal(withAttribution.check('s1', 'acme', NOON + 2000), 'brand_declined');
+  assert.equal(withAttribution.canSend('s9', 'acme', NOON), false);
 });
