@@ -54,7 +54,7 @@ export interface Writer {
   stats(): WriterStats;
 }
 
-interface Buffer {
+interface TableBuffer {
   codec: RowCodec;
   body: string;
   rows: number;
@@ -80,7 +80,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const maxBackoffMs = opts.maxBackoffMs ?? 5_000;
   const spill = createSpill(opts.spillDir);
 
-  const buffers = new Map<string, Buffer>();
+  const buffers = new Map<string, TableBuffer>();
   const queue: Batch[] = [];
   const pending = new Set<Promise<void>>();
   let waiters: (() => void)[] = [];
@@ -117,7 +117,7 @@ export function createWriter(opts: WriterOptions): Writer {
     }
   };
 
-  const bufferFor = (table: string): Buffer => {
+  const bufferFor = (table: string): TableBuffer => {
     let buf = buffers.get(table);
     if (buf) return buf;
     const columns = store.columns(table);
@@ -131,7 +131,7 @@ export function createWriter(opts: WriterOptions): Writer {
     return buf;
   };
 
-  const cut = (buf: Buffer) => {
+  const cut = (buf: TableBuffer) => {
     if (buf.rows === 0) return;
     let done!: () => void;
     const p = new Promise<void>((resolve) => {
@@ -172,6 +172,8 @@ export function createWriter(opts: WriterOptions): Writer {
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
+      // Timers run on the monotonic clock; don't let Date.now() skew leave the queue parked.
+      retryAt = 0;
       if (spillPending && queue.length === 0 && !closed) void replay();
       pump();
     }, delayMs);
@@ -269,6 +271,8 @@ export function createWriter(opts: WriterOptions): Writer {
       })
       .finally(() => {
         replaying = undefined;
+        // Batches spilled while this replay ran went to a fresh file: take that one too.
+        if (spillPending && !closed && failures === 0) void replay();
       });
     return replaying;
   }

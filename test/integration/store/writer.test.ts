@@ -204,6 +204,38 @@ test('through a store outage every row arrives exactly once and the buffer pushe
   }
 });
 
+test('a caller that ignores back-pressure is refused at twice the buffer size, and nothing buffered is lost', async () => {
+  const store = await openStore(data.dir, { database: 'w_bound' });
+  const writer = createWriter({
+    store,
+    logger,
+    spillDir: join(data.dir, 'spill-bound'),
+    batchRows: 50,
+    maxBufferedRows: 100,
+    spillAfterMs: 60_000,
+    maxBackoffMs: 50,
+  });
+  try {
+    await outage(store);
+    let promises = 0;
+    for (let i = 0; i < 200; i++) {
+      if (writer.write('decisions', buildDecision({ sid: `b${i}` }))) promises++;
+    }
+    assert.equal(promises, 101, 'every write at or past the limit asked the caller to wait');
+    assert.throws(
+      () => writer.write('decisions', buildDecision({ sid: 'one-too-many' })),
+      (err: unknown) => isAppError(err, 'STORE_BACKPRESSURE') && err.retriable,
+    );
+    assert.equal(writer.stats().bufferedRows, 200);
+    await recover(store);
+    await writer.flush();
+    assert.equal(await count(store, 'decisions'), 200);
+  } finally {
+    await writer.close();
+    await store.close();
+  }
+});
+
 test('the spill file is replayed after a restart, and replaying it twice does not double count', async () => {
   const spillDir = join(data.dir, 'spill-restart');
   const config = { database: 'w_restart' };
