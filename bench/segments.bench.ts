@@ -198,6 +198,22 @@ for (const seg of segments) {
 console.log(
   '  (p50/p99 over 1M-evaluation batches; objects = createObjectEvaluator over plain profile objects)',
 );
+{
+  // the decide pattern: one subscriber (random slot) checked against every campaign's segment in turn
+  const tests = segments.map((s) => compileSegment(s.rule).test);
+  const cols = store.cols;
+  const SUBS = 2_000_000;
+  let hits = 0;
+  const s0 = performance.now();
+  for (let i = 0; i < SUBS; i++) {
+    const slot = slots[i & mask];
+    for (let k = 0; k < tests.length; k++) if (tests[k](cols, slot, TODAY)) hits++;
+  }
+  const ms = performance.now() - s0;
+  console.log(
+    `  all ${tests.length} segments per random subscriber (decide pattern): ${((SUBS * tests.length) / (ms / 1000) / 1e6).toFixed(1)} M evaluations/s, ${((ms * 1e6) / SUBS).toFixed(0)} ns per subscriber (${hits} hits)`,
+  );
+}
 
 console.log(`\naudience count over ${fmt(N)} (full scan of the columns, 5 runs)`);
 console.log(
