@@ -28,7 +28,11 @@ export interface PingPipelineDeps {
   writer?: FootfallWriter;
   registry: Registry;
   logger: Logger;
-  /** Sweep presence state (timeouts, TTL) when event time has advanced this much; default 10 s. */
+  /**
+   * Sweep presence state (timeouts, TTL) when event time has advanced this much (default 10 s) and
+   * either a quarter of the tracked subscribers' worth of pings arrived since, or 10 s of wall time
+   * passed: a sweep walks all state, so its cost stays amortised when event time runs fast (replay).
+   */
   sweepEveryMs?: number;
 }
 
@@ -54,6 +58,8 @@ interface PartitionState {
   tracker: PresenceTracker;
   footfall: FootfallCounter;
   lastSweepMs: number;
+  pingsSinceSweep: number;
+  lastSweepAt: number;
 }
 
 const FOOTFALL_TABLE = 'footfall_visits';
@@ -100,6 +106,8 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
         tracker: createPresenceTracker({ options: presence, sink, near: matcher.near }),
         footfall: createFootfallCounter(),
         lastSweepMs: Number.NEGATIVE_INFINITY,
+        pingsSinceSweep: 0,
+        lastSweepAt: performance.now(),
       };
       partitions.set(partition, p);
     }
@@ -108,6 +116,8 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
 
   const sweepOne = (p: PartitionState, watermarkMs: number) => {
     p.lastSweepMs = watermarkMs;
+    p.pingsSinceSweep = 0;
+    p.lastSweepAt = performance.now();
     p.tracker.sweep(watermarkMs);
     p.footfall.sweep(watermarkMs, presence.lateToleranceMs);
   };
@@ -159,8 +169,14 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
       replaying = false;
       if (replay) return undefined;
       pings += batch.length;
+      p.pingsSinceSweep += batch.length;
       const wm = tracker.watermarkMs;
-      if (wm - p.lastSweepMs >= sweepEveryMs) sweepOne(p, wm);
+      if (
+        wm - p.lastSweepMs >= sweepEveryMs &&
+        (p.pingsSinceSweep * 4 >= tracker.size || performance.now() - p.lastSweepAt >= 10_000)
+      ) {
+        sweepOne(p, wm);
+      }
       return handOver(p);
     },
     async flush() {

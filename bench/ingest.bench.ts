@@ -1,0 +1,254 @@
+// Ping ingest: broker → decode → match (100k fences) → presence on one process, against the raw
+// kafkajs consume + JSON.parse ceiling measured in the same run over the same topic.
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createMatcher } from '../src/geo/index.ts';
+import {
+  createKafkaPingSource,
+  createPingDecoder,
+  createPingPipeline,
+  type Ping,
+} from '../src/ingest/index.ts';
+import { createPresenceTracker, presenceOptions } from '../src/presence/index.ts';
+import { startKafkaMock } from '../test/helpers/kafka-mock/index.ts';
+import { generateFences, generatePings } from './lib/geo-workload.ts';
+import { createRandom } from './lib/random.ts';
+
+const SEED = Number(process.env.SEED ?? 42);
+const FENCES = Number(process.env.FENCES ?? 100_000);
+const PINGS = Number(process.env.PINGS ?? 1_000_000);
+const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 100_000);
+const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const MEMORY_SUBSCRIBERS = 100_000;
+
+const logger = pino({ level: 'silent' });
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+console.log('ingest benchmark');
+console.log(
+  `  seed ${SEED}, fences ${fmt(FENCES)}, pings ${fmt(PINGS)}, subscribers ${fmt(SUBSCRIBERS)}, partitions ${PARTITIONS}, rounds ${ROUNDS}`,
+);
+console.log(`  node ${process.version}, ${process.platform}/${process.arch}`);
+
+let t = performance.now();
+const fences = generateFences({ seed: SEED, count: FENCES });
+const matcher = createMatcher({ fences });
+console.log(`  built ${fmt(FENCES)} fences + matcher in ${fmt(performance.now() - t)} ms`);
+
+// Pings from the fence workload's city distribution. Subscribers are sticky: each ping lands within
+// ~25 m of the subscriber's current place, which moves to a fresh point of the workload 20% of the time.
+const workload = generatePings({ seed: SEED + 1, count: PINGS + SUBSCRIBERS });
+const rnd = createRandom(SEED + 2);
+const anchorLon = workload.lon.slice(PINGS, PINGS + SUBSCRIBERS);
+const anchorLat = workload.lat.slice(PINGS, PINGS + SUBSCRIBERS);
+const t0 = Date.now() - 3_600_000;
+const values: Array<{ key: string; value: string }> = new Array(PINGS);
+for (let i = 0; i < PINGS; i++) {
+  const s = rnd.int(0, SUBSCRIBERS - 1);
+  if (rnd.chance(0.2)) {
+    anchorLon[s] = workload.lon[i];
+    anchorLat[s] = workload.lat[i];
+  }
+  const sid = `s${String(s).padStart(8, '0')}`;
+  const lat = anchorLat[s] + rnd.normal() * 0.0002;
+  const lon = anchorLon[s] + rnd.normal() * 0.0003;
+  const src = workload.acc[i] < 60 ? 'gps' : 'cell';
+  const ts = t0 + Math.floor((i / PINGS) * 3_000_000);
+  values[i] = {
+    key: sid,
+    value: `{"sid":"${sid}","lat":${lat.toFixed(6)},"lon":${lon.toFixed(6)},"ts":${ts},"acc":${Math.round(workload.acc[i])},"src":"${src}"}`,
+  };
+}
+
+const mock = await startKafkaMock({
+  topics: [{ name: 'pings', partitions: PARTITIONS }, { name: 'pings-dlq' }],
+});
+const kafka = new Kafka({ clientId: 'bench', brokers: mock.brokers, logLevel: logLevel.NOTHING });
+t = performance.now();
+const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+await producer.connect();
+for (let i = 0; i < PINGS; i += 10_000)
+  await producer.send({ topic: 'pings', messages: values.slice(i, i + 10_000) });
+await producer.disconnect();
+console.log(`  produced ${fmt(PINGS)} pings to the mock broker in ${fmt(performance.now() - t)} ms`);
+
+const CONSUMER = {
+  sessionTimeout: 30_000,
+  heartbeatInterval: 3_000,
+  maxBytesPerPartition: 4 << 20,
+  maxBytes: 32 << 20,
+};
+
+/** Consumes the whole topic with a fresh group; the clock starts at the first message. */
+async function raw(group: string) {
+  const consumer = kafka.consumer({ groupId: group, ...CONSUMER });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'pings', fromBeginning: true });
+  let n = 0;
+  let sum = 0;
+  let start = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (start === 0) start = performance.now();
+        for (const m of batch.messages) {
+          const o = JSON.parse(m.value!.toString());
+          sum += o.lat;
+        }
+        n += batch.messages.length;
+        if (n >= PINGS) resolve(performance.now() - start);
+      },
+    });
+  });
+  const ms = await done;
+  await consumer.disconnect();
+  return { ms, pps: (PINGS / ms) * 1000, check: sum };
+}
+
+async function full(group: string) {
+  let events = 0;
+  let rows = 0;
+  const pipeline = createPingPipeline({
+    matcher,
+    sink: { onEvent: () => void events++ },
+    presence: presenceOptions({ dwellMs: [10 * 60_000] }),
+    writer: { write: () => void rows++ },
+    registry: new Registry(),
+    logger,
+  });
+  let start = 0;
+  let seen = 0;
+  let resolveDone!: (ms: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const source = createKafkaPingSource({
+    kafka,
+    topic: 'pings',
+    dlqTopic: 'pings-dlq',
+    groupId: group,
+    decoder: createPingDecoder(),
+    metrics: pipeline.metrics,
+    logger,
+    fromBeginning: true,
+    consumer: CONSUMER,
+    onCommitted: (c) => {
+      if (start === 0) start = performance.now();
+      seen += c.valid + c.invalid;
+      if (seen >= PINGS) resolveDone(performance.now() - start);
+    },
+  });
+  // The clock starts at the first batch (the commit callback fires after it; see below).
+  const handler = {
+    ...pipeline,
+    handle(
+      pings: readonly Ping[],
+      partition: number,
+      onFailed?: (i: number, e: unknown) => void,
+      replay?: boolean,
+    ) {
+      if (start === 0) start = performance.now();
+      return pipeline.handle(pings, partition, onFailed, replay);
+    },
+  };
+  await source.start(handler);
+  const ms = await done;
+  await source.stop();
+  const st = pipeline.stats();
+  return {
+    ms,
+    pps: (PINGS / ms) * 1000,
+    events,
+    rows,
+    failed: st.failed,
+    invalid: pipeline.metrics.invalidCounts(),
+  };
+}
+
+/** CPU-only: decode → match → presence over the same encoded messages, no broker. */
+function inProcess() {
+  const buffers = values.map((v) => Buffer.from(v.value));
+  let events = 0;
+  const pipeline = createPingPipeline({
+    matcher,
+    sink: { onEvent: () => void events++ },
+    presence: presenceOptions({ dwellMs: [10 * 60_000] }),
+    writer: { write: () => undefined },
+    registry: new Registry(),
+    logger,
+  });
+  const decoder = createPingDecoder();
+  const start = performance.now();
+  const batch: Ping[] = [];
+  for (let i = 0; i < buffers.length; i++) {
+    const r = decoder.decode(buffers[i]);
+    if (typeof r !== 'string') batch.push(r);
+    if (batch.length === 1_000) {
+      void pipeline.handle(batch, i % PARTITIONS);
+      batch.length = 0;
+    }
+  }
+  void pipeline.handle(batch, 0);
+  const ms = performance.now() - start;
+  return { ms, pps: (PINGS / ms) * 1000, events };
+}
+
+/** Heap per tracked subscriber: one ping inside a fence each, one open visit. */
+function memoryPerSubscriber() {
+  const tracker = createPresenceTracker({
+    options: presenceOptions(),
+    sink: { onEvent: () => undefined },
+    near: matcher.near,
+  });
+  const slots = new Int32Array(64);
+  const snap = matcher.snapshot();
+  const insidePings: Array<[number, number, number]> = [];
+  for (let i = 0; i < PINGS && insidePings.length < MEMORY_SUBSCRIBERS; i++) {
+    if (matcher.matchInto(workload.lon[i], workload.lat[i], workload.acc[i], slots) > 0) {
+      insidePings.push([workload.lon[i], workload.lat[i], workload.acc[i]]);
+    }
+  }
+  const sids = insidePings.map((_, i) => `m${String(i).padStart(8, '0')}`);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < insidePings.length; i++) {
+    const [lon, lat, acc] = insidePings[i];
+    const n = matcher.matchInto(lon, lat, acc, slots);
+    tracker.observe(sids[i], lon, lat, acc, t0 + i, snap, slots, n);
+  }
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const st = tracker.stats();
+  return { tracked: st.tracked, visits: st.visits, bytes: (after - before) / st.tracked };
+}
+
+const results: Array<{ name: string; pps: number }> = [];
+for (let r = 1; r <= ROUNDS; r++) {
+  const a = await raw(`raw-${r}`);
+  console.log(
+    `  round ${r}: raw kafkajs eachBatch + JSON.parse   ${fmt(a.pps).padStart(9)} pings/s  (${fmt(a.ms)} ms)`,
+  );
+  const b = await full(`full-${r}`);
+  console.log(
+    `  round ${r}: decode → match → presence (+DLQ, commit) ${fmt(b.pps).padStart(9)} pings/s  (${fmt(b.ms)} ms; ${fmt(b.events)} events, ${fmt(b.rows)} footfall rows, ${b.failed} failed)`,
+  );
+  results.push({ name: 'raw', pps: a.pps }, { name: 'full', pps: b.pps });
+}
+const best = (name: string) => Math.max(...results.filter((x) => x.name === name).map((x) => x.pps));
+console.log(
+  `  best: raw ${fmt(best('raw'))} pings/s, full ${fmt(best('full'))} pings/s = ${((best('full') / best('raw')) * 100).toFixed(0)}% of the raw ceiling`,
+);
+const c = inProcess();
+console.log(
+  `  in-process (no broker) decode → match → presence: ${fmt(c.pps)} pings/s (${fmt(c.events)} events)`,
+);
+const m = memoryPerSubscriber();
+console.log(
+  `  memory: ${fmt(m.bytes)} bytes of heap per tracked subscriber (${fmt(m.tracked)} subscribers, ${fmt(m.visits)} open visits)`,
+);
+await mock.stop();
