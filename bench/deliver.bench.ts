@@ -1,6 +1,6 @@
 // npm run bench:deliver — (a) unthrottled submits/s with window 50 against the simulator on loopback,
 // with the bare `smpp` package client as the baseline; (b) rate accuracy: 200 TPS over 4 binds for
-// 60 s (BENCH_RATE_SEC) against a simulator throttling at exactly 200/s.
+// 60 s (BENCH_RATE_SEC) against a simulator throttling at exactly 200/s. BENCH_ONLY=a|b runs one part.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -135,8 +135,10 @@ console.log(
     .join(' ')}`,
 );
 
+const ONLY = process.env.BENCH_ONLY ?? 'ab';
+
 // (a) unthrottled
-{
+if (ONLY.includes('a')) {
   const sim = await startSim({ tps: 0, latencyMs: 0, receiptDelayMs: -1 });
   const dir = await mkdtemp(join(tmpdir(), 'bench-deliver-'));
   const outbox = await openOutbox({ dir, logger });
@@ -168,7 +170,7 @@ console.log(
 }
 
 // (b) rate accuracy
-{
+if (ONLY.includes('b')) {
   const tps = 200;
   const sim = await startSim({ tps, latencyMs: 2, receiptDelayMs: -1 });
   const dir = await mkdtemp(join(tmpdir(), 'bench-deliver-'));

@@ -207,7 +207,12 @@ export function createBind(opts: BindOptions): Bind {
         counters.throttled++;
         // One burst of throttled responses is one episode: only a throttle after the pause doubles it.
         if (Date.now() >= pausedUntil) throttleStreak++;
-        const pause = Math.min(MAX_THROTTLE_PAUSE_MS, account.throttleBackoffMs * 2 ** (throttleStreak - 1));
+        // A lone throttle (jitter at the SMSC) costs about one token interval; repeats double the pause.
+        const first =
+          account.tps > 0
+            ? Math.min(account.throttleBackoffMs, 1000 / account.tps)
+            : account.throttleBackoffMs;
+        const pause = Math.min(MAX_THROTTLE_PAUSE_MS, first * 2 ** (throttleStreak - 1));
         pausedUntil = Math.max(pausedUntil, Date.now() + pause);
         retry.push(part);
         return;
