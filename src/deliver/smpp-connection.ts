@@ -86,8 +86,19 @@ export function openSmppConnection(opts: ConnectionOptions): Promise<SmppConnect
       return seq;
     };
 
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      socket.uncork();
+    };
     const write = (pdu: any): boolean => {
       if (closed) return false;
+      // PDUs written in one tick leave in one TCP write (a window of submits is one syscall).
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
       return socket.write(pdu.toBuffer());
     };
 
