@@ -67,5 +67,5 @@ export {
   type Weekday,
 } from './schema.ts';
 export { type CompiledTemplate, compileTemplate, renderTemplate } from './template.ts';
-export { applyPolicy, replyAttribution } from './wiring.ts';
+export { applyPolicy, finishDueCampaigns, replyAttribution } from './wiring.ts';
 export { createZoneCache, createZoneOffsets, isValidZone, type ZoneOffsets } from './zone-offsets.ts';
