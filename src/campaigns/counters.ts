@@ -1,15 +1,16 @@
 const HOUR_MS = 3_600_000;
 
 /**
- * One subscriber's recent marketing history: when, which campaign (numeric key) and whether it was a
- * real send or a holdout. Entries are appended in decision order and pruned past the retention.
+ * One subscriber's recent marketing history, flat to keep one allocation per subscriber: pairs of
+ * [decision time ms, campaign key × 4 + kind] in decision order, kind 1 = sent, 2 = holdout (holdouts
+ * count toward the campaign's own caps, not the global ones). Pruned past the retention.
  */
-export interface SidHistory {
-  ts: number[];
-  camp: number[];
-  /** 1 = sent, 2 = holdout (counts toward the campaign's own caps, not the global ones). */
-  kind: number[];
-}
+export type SidHistory = number[];
+
+/** Campaign key of history entry `i` (an even index). */
+export const entryCampaign = (h: SidHistory, i: number): number => h[i + 1] >>> 2;
+/** Kind of history entry `i`: 1 sent, 2 holdout. */
+export const entryKind = (h: SidHistory, i: number): number => h[i + 1] & 3;
 
 /** Per-campaign budget state, kept across campaign reloads. */
 export interface BudgetState {
@@ -40,21 +41,18 @@ export function createCounters(retentionMs = 8 * 24 * HOUR_MS): Counters {
   return {
     history: (sid) => bySid.get(sid),
     record(sid, campKey, kind, tsMs) {
-      let h = bySid.get(sid);
+      const h = bySid.get(sid);
       if (!h) {
-        h = { ts: [], camp: [], kind: [] };
-        bySid.set(sid, h);
-      } else if (h.ts.length > 0 && tsMs - h.ts[0] > retention) {
+        bySid.set(sid, [tsMs, campKey * 4 + kind]);
+        return;
+      }
+      if (h.length > 0 && tsMs - h[0] > retention) {
         // Drop expired entries while we are here: histories stay short without a full sweep.
         let k = 0;
-        while (k < h.ts.length && tsMs - h.ts[k] > retention) k++;
-        h.ts.splice(0, k);
-        h.camp.splice(0, k);
-        h.kind.splice(0, k);
+        while (k < h.length && tsMs - h[k] > retention) k += 2;
+        h.splice(0, k);
       }
-      h.ts.push(tsMs);
-      h.camp.push(campKey);
-      h.kind.push(kind);
+      h.push(tsMs, campKey * 4 + kind);
     },
     budget(campaignId) {
       let b = budgets.get(campaignId);
@@ -71,7 +69,7 @@ export function createCounters(retentionMs = 8 * 24 * HOUR_MS): Counters {
     prune(nowMs) {
       let removed = 0;
       for (const [sid, h] of bySid) {
-        if (h.ts.length === 0 || nowMs - h.ts[h.ts.length - 1] > retention) {
+        if (h.length === 0 || nowMs - h[h.length - 2] > retention) {
           bySid.delete(sid);
           removed++;
         }

@@ -1,7 +1,7 @@
 import type { ConsentVerdict } from '../consent/index.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFences } from './compile.ts';
-import { type Counters, createCounters, type SidHistory } from './counters.ts';
+import { type Counters, createCounters, entryCampaign, entryKind, type SidHistory } from './counters.ts';
 import { fnv1a, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
 import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
@@ -200,17 +200,17 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
     if (!h) return 0;
     let n = 0;
-    for (let i = h.ts.length - 1; i >= 0; i--) {
-      if (h.ts[i] <= sinceMs) break;
-      if (campKey < 0 ? h.kind[i] === 1 : h.camp[i] === campKey) n++;
+    for (let i = h.length - 2; i >= 0; i -= 2) {
+      if (h[i] <= sinceMs) break;
+      if (campKey < 0 ? entryKind(h, i) === 1 : entryCampaign(h, i) === campKey) n++;
     }
     return n;
   };
 
   const lastOf = (h: SidHistory | undefined, campKey: number): number => {
     if (!h) return Number.NEGATIVE_INFINITY;
-    for (let i = h.ts.length - 1; i >= 0; i--) {
-      if (campKey < 0 ? h.kind[i] === 1 : h.camp[i] === campKey) return h.ts[i];
+    for (let i = h.length - 2; i >= 0; i -= 2) {
+      if (campKey < 0 ? entryKind(h, i) === 1 : entryCampaign(h, i) === campKey) return h[i];
     }
     return Number.NEGATIVE_INFINITY;
   };
@@ -492,7 +492,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     lastSent(sid) {
       const h = counters.history(sid);
       if (!h) return undefined;
-      for (let i = h.ts.length - 1; i >= 0; i--) if (h.kind[i] === 1) return byKey[h.camp[i]];
+      for (let i = h.length - 2; i >= 0; i -= 2) if (entryKind(h, i) === 1) return byKey[entryCampaign(h, i)];
       return undefined;
     },
     campaign: (id) => byId.get(id),

@@ -50,12 +50,14 @@ export function createPromoCodes(opts: { length?: number } = {}): PromoCodes {
   const length = opts.length ?? 6;
   const issued = new Map<string, PromoIssue>();
   const n = PROMO_ALPHABET.length;
+  // Five characters from the first hash (29^5 < 2^32), the rest from the second.
   const encode = (a: number, b: number): string => {
     let s = '';
     for (let i = 0; i < length; i++) {
-      const x = i < 5 ? a : b;
-      const d = i < 5 ? Math.floor(x / n ** i) % n : Math.floor(x / n ** (i - 5)) % n;
-      s += PROMO_ALPHABET[d];
+      if (i === 5) a = b;
+      const q = Math.floor(a / n);
+      s += PROMO_ALPHABET[a - q * n];
+      a = q;
     }
     return s;
   };
