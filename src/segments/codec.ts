@@ -111,6 +111,14 @@ export function createEncoder(slot: AttributeSlot): Encoder {
       return encodeValue(slot, value);
     };
   }
+  if (attr.type === 'decimal') {
+    const { min, max, scale } = attr;
+    return (value) => {
+      if (typeof value === 'number' && value >= min && value <= max)
+        return Math.round((value - min) * scale) + 1;
+      return encodeValue(slot, value);
+    };
+  }
   if (attr.type === 'bool') {
     return (value) => (value === true ? 2 : value === false ? 1 : encodeValue(slot, value));
   }

@@ -60,9 +60,8 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   let highWater = 0;
   let size = 0;
   const scratch = new Float64Array(layout.attrs.length);
-  const known = new Set(layout.attrs.map((a) => a.attr.name));
   const encoders = layout.attrs.map(createEncoder);
-  const names = layout.attrs.map((a) => a.attr.name);
+  const indexOf = new Map(layout.attrs.map((a, i) => [a.attr.name, i]));
 
   function grow(): void {
     const next = capacity * 2;
@@ -76,18 +75,12 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   }
 
   function encodeInto(attrs: ProfileInput): void {
-    let present = 0;
-    for (let i = 0; i < encoders.length; i++) {
-      const v = attrs[names[i]];
-      if (v !== undefined) present++;
-      scratch[i] = encoders[i](v);
-    }
-    let keys = 0;
-    for (const key in attrs) if (key !== 'sid') keys++;
-    // every own key is a known attribute exactly when the counts agree; only then skip the name check
-    if (keys === present) return;
+    scratch.fill(0);
+    // walk the row's own keys once (fast for-in over JSON.parse objects) instead of 41 keyed loads
     for (const key in attrs) {
-      if (key !== 'sid' && !known.has(key)) {
+      const i = indexOf.get(key);
+      if (i !== undefined) scratch[i] = encoders[i](attrs[key]);
+      else if (key !== 'sid') {
         throw new AppError('PROFILE_ROW_INVALID', `unknown attribute ${JSON.stringify(key.slice(0, 40))}`, {
           httpStatus: 400,
           details: { attribute: key },
