@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { SmppAccount } from './account-config.ts';
 import { classifyStatus } from './command-status.ts';
 import type { OutPart, PartQueue } from './part-queue.ts';
+import { encodeSubmitSm } from './pdu-raw.ts';
 import { openSmppConnection, type Pdu, type SmppConnection } from './smpp-connection.ts';
 import { createTokenBucket } from './token-bucket.ts';
 
@@ -235,25 +236,27 @@ export function createBind(opts: BindOptions): Bind {
 
   const write = (conn: SmppConnection, part: OutPart): void => {
     part.owner.written();
-    conn.request('submit_sm', part.params).then(
-      (resp) => {
-        inFlight--;
-        onResponse(part, resp);
-        pump();
-      },
-      (err: AppError) => {
-        inFlight--;
-        if (err.code === 'SMS_ENCODING_FAILED') {
-          counters.failed++;
-          part.owner.settle(part, { kind: 'failed', error: err.code });
-        } else {
-          // Written but unanswered: the SMSC may have accepted it, so it is never resent.
-          counters.unknown++;
-          part.owner.settle(part, { kind: 'unknown', error: err.code });
-        }
-        pump();
-      },
-    );
+    conn
+      .request('submit_sm', (seq) => encodeSubmitSm(seq, part.params))
+      .then(
+        (resp) => {
+          inFlight--;
+          onResponse(part, resp);
+          pump();
+        },
+        (err: AppError) => {
+          inFlight--;
+          if (err.code === 'SMS_ENCODING_FAILED') {
+            counters.failed++;
+            part.owner.settle(part, { kind: 'failed', error: err.code });
+          } else {
+            // Written but unanswered: the SMSC may have accepted it, so it is never resent.
+            counters.unknown++;
+            part.owner.settle(part, { kind: 'unknown', error: err.code });
+          }
+          pump();
+        },
+      );
   };
 
   const submit = (conn: SmppConnection, part: OutPart): void => {

@@ -1,3 +1,4 @@
+import type { SubmitSmFields } from './pdu-raw.ts';
 import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
 
 /** One submit_sm waiting for (or back from) a bind. */
@@ -6,7 +7,7 @@ export interface OutPart {
   owner: PartOwner;
   index: number;
   senderId: string;
-  params: Record<string, unknown>;
+  params: SubmitSmFields;
   expiresAtMs: number;
   /** Submits that got a retriable error status (not throttling). */
   retries: number;

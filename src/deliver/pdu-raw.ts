@@ -49,3 +49,70 @@ export function readDeliverSmRaw(frame: Buffer): RawMessageFields {
   }
   return { esmClass, dataCoding, payload: Buffer.from(payload) };
 }
+
+/** The submit_sm fields the sender sets; everything else is the SMPP 3.4 default (empty / 0). */
+export interface SubmitSmFields {
+  source_addr_ton: number;
+  source_addr_npi: number;
+  source_addr: string;
+  dest_addr_ton: number;
+  dest_addr_npi: number;
+  destination_addr: string;
+  esm_class: number;
+  registered_delivery: number;
+  validity_period: string;
+  data_coding: number;
+  short_message: Buffer;
+}
+
+/**
+ * Encodes a submit_sm frame directly (the hot path: one allocation per PDU, no per-field filters).
+ * Addresses and validity are ASCII; short_message is already encoded and at most 254 octets.
+ */
+export function encodeSubmitSm(sequence: number, f: SubmitSmFields): Buffer {
+  const sm = f.short_message;
+  if (sm.length > 254) throw new RangeError('short_message longer than 254 octets');
+  const len =
+    16 +
+    1 +
+    2 +
+    f.source_addr.length +
+    1 +
+    2 +
+    f.destination_addr.length +
+    1 +
+    3 +
+    1 +
+    f.validity_period.length +
+    1 +
+    5 +
+    sm.length;
+  const b = Buffer.allocUnsafe(len);
+  b.writeUInt32BE(len, 0);
+  b.writeUInt32BE(0x00000004, 4);
+  b.writeUInt32BE(0, 8);
+  b.writeUInt32BE(sequence, 12);
+  let o = 16;
+  b[o++] = 0; // service_type
+  b[o++] = f.source_addr_ton;
+  b[o++] = f.source_addr_npi;
+  o += b.write(f.source_addr, o, 'latin1');
+  b[o++] = 0;
+  b[o++] = f.dest_addr_ton;
+  b[o++] = f.dest_addr_npi;
+  o += b.write(f.destination_addr, o, 'latin1');
+  b[o++] = 0;
+  b[o++] = f.esm_class;
+  b[o++] = 0; // protocol_id
+  b[o++] = 0; // priority_flag
+  b[o++] = 0; // schedule_delivery_time: immediate
+  o += b.write(f.validity_period, o, 'latin1');
+  b[o++] = 0;
+  b[o++] = f.registered_delivery;
+  b[o++] = 0; // replace_if_present_flag
+  b[o++] = f.data_coding;
+  b[o++] = 0; // sm_default_msg_id
+  b[o++] = sm.length;
+  sm.copy(b, o);
+  return b;
+}

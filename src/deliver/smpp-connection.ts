@@ -24,9 +24,15 @@ export interface ConnectionOptions {
   onClose: (err: AppError) => void;
 }
 
+/** Builds a request frame for the sequence number it is given (the submit_sm fast path). */
+export type FrameEncoder = (sequence: number) => Buffer;
+
 export interface SmppConnection {
-  /** Sends a request and resolves with its response (any command_status); rejects on timeout or loss. */
-  request(command: string, params: Record<string, unknown>): Promise<Pdu>;
+  /**
+   * Sends a request (fields for the `smpp` PDU codec, or a frame encoder) and resolves with its
+   * response, whatever its command_status; rejects on timeout or loss.
+   */
+  request(command: string, params: Record<string, unknown> | FrameEncoder): Promise<Pdu>;
   /** Answers a request from the SMSC. */
   respond(req: { command: string; sequence_number: number }, params?: Record<string, unknown>): void;
   /** Sends a generic_nack for an undecodable request. */
@@ -91,7 +97,7 @@ export function openSmppConnection(opts: ConnectionOptions): Promise<SmppConnect
       corked = false;
       socket.uncork();
     };
-    const write = (pdu: any): boolean => {
+    const write = (pdu: any | Buffer): boolean => {
       if (closed) return false;
       // PDUs written in one tick leave in one TCP write (a window of submits is one syscall).
       if (!corked) {
@@ -99,17 +105,16 @@ export function openSmppConnection(opts: ConnectionOptions): Promise<SmppConnect
         socket.cork();
         process.nextTick(uncork);
       }
-      return socket.write(pdu.toBuffer());
+      return socket.write(Buffer.isBuffer(pdu) ? pdu : pdu.toBuffer());
     };
 
-    const request = (command: string, params: Record<string, unknown>): Promise<Pdu> => {
+    const request = (command: string, params: Record<string, unknown> | FrameEncoder): Promise<Pdu> => {
       if (closed) {
         return Promise.reject(
           closeReason ?? new AppError('SMPP_CONNECTION_LOST', 'connection closed', { retriable: true }),
         );
       }
       const sequence_number = nextSeq();
-      const pdu = new PDU(command, { ...params, sequence_number });
       return new Promise<Pdu>((resolve, reject) => {
         pending.set(sequence_number, {
           resolve,
@@ -118,7 +123,11 @@ export function openSmppConnection(opts: ConnectionOptions): Promise<SmppConnect
           command,
         });
         try {
-          write(pdu);
+          write(
+            typeof params === 'function'
+              ? params(sequence_number)
+              : new PDU(command, { ...params, sequence_number }),
+          );
         } catch (err) {
           pending.delete(sequence_number);
           reject(new AppError('SMS_ENCODING_FAILED', `cannot encode ${command}`, { cause: err }));
