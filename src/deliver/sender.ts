@@ -397,7 +397,8 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
             if (live.firstSmscId === '') live.firstSmscId = outcome.smscId;
             live.submittedAt ??= now();
             meta.set(messageId, live);
-            event(intent, 'submitted', { parts: outcomes.length, smsc_message_id: outcome.smscId, detail });
+            // One event per accepted part, so summing `parts` over events counts SMS parts.
+            event(intent, 'submitted', { parts: 1, smsc_message_id: outcome.smscId, detail });
             tracker.register(tracked, part.index, outcome.smscId, now());
           } else {
             if (outcome.kind === 'failed')
