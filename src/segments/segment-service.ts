@@ -38,6 +38,10 @@ export interface SegmentService {
   get(id: string): StoredSegment | undefined;
   /** The compiled predicate of a segment, for the decision hot path (no I/O). */
   compiled(id: string): CompiledSegment | undefined;
+  /** id → compiled predicate of every current segment (a fresh Map). */
+  compiledMap(): Map<string, CompiledSegment>;
+  /** Calls `listener(compiledMap())` after every change (put, remove, refresh); returns the unsubscribe function. */
+  onChange(listener: (segments: Map<string, CompiledSegment>) => void): () => void;
   /** Creates (expectedVersion 0) or replaces a segment; validates and compiles before storing. */
   put(input: unknown, opts: { expectedVersion?: number; actor: string }): Promise<StoredSegment>;
   remove(id: string, opts: { expectedVersion?: number; actor: string }): Promise<void>;
@@ -67,6 +71,12 @@ export function createSegmentService(options: {
   const { definitions, profiles } = options;
   const logger = options.logger.child({ stage: 'segments' });
   let cache = new Map<string, StoredSegment>();
+  const listeners = new Set<(segments: Map<string, CompiledSegment>) => void>();
+  const changed = () => {
+    if (listeners.size === 0) return;
+    const map = service.compiledMap();
+    for (const l of listeners) l(map);
+  };
 
   const notFound = (id: string) => new AppError('SEGMENT_NOT_FOUND', `no segment ${JSON.stringify(id)}`);
   const must = (id: string) => {
@@ -102,6 +112,7 @@ export function createSegmentService(options: {
         }
       }
       cache = next;
+      changed();
       logger.debug({ segments: cache.size }, 'segments loaded');
     },
     refreshEvery(ms) {
@@ -125,12 +136,18 @@ export function createSegmentService(options: {
     list: () => [...cache.values()].sort((a, b) => a.segment.id.localeCompare(b.segment.id)),
     get: (id) => cache.get(id),
     compiled: (id) => cache.get(id)?.compiled,
+    compiledMap: () => new Map([...cache].map(([id, s]) => [id, s.compiled])),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async put(input, opts) {
       const segment = parseSegment(input);
       const stored = build(segment, 0, 0, opts.actor);
       const version = await definitions.put(segment.id, '', segment, opts);
       const fresh = { ...stored, version, updatedAtMs: Date.now() };
       cache.set(segment.id, fresh);
+      changed();
       return fresh;
     },
     async remove(id, opts) {
@@ -142,6 +159,7 @@ export function createSegmentService(options: {
         throw err;
       }
       cache.delete(id);
+      changed();
     },
     size(id, nowMs, by) {
       const { compiled } = must(id);

@@ -178,6 +178,10 @@ test('who may call which segment and subscriber route', async () => {
 });
 
 test('an analyst creates, reads, replaces and deletes a segment with versions', async () => {
+  const seen: string[][] = [];
+  const unsubscribe = segments.onChange((map) =>
+    seen.push([...map.keys()].filter((id) => id === 'students')),
+  );
   const created = await call('POST', '/v1/segments', 'analyst', buildSegment());
   assert.equal(created.status, 201, created.text);
   assert.equal(created.json.version, 1);
@@ -199,6 +203,9 @@ test('an analyst creates, reads, replaces and deletes a segment with versions', 
   assert.equal((await call('GET', '/v1/segments/students', 'viewer')).json.name, 'Students 2');
   assert.equal((await call('DELETE', '/v1/segments/students', 'analyst')).status, 204);
   assert.equal((await call('GET', '/v1/segments/students', 'analyst')).status, 404);
+  unsubscribe();
+  // the decision engine's map follows every change: created, replaced, deleted
+  assert.deepEqual(seen, [['students'], ['students'], []]);
 });
 
 test('an invalid rule answers 400 SEGMENT_INVALID naming the reason and the path', async () => {
