@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Matcher } from '../geo/index.ts';
 import type { Logger } from '../logger.ts';
 import {
+  createFenceLog,
   createFootfallCounter,
   createPresenceTracker,
   type FootfallCounter,
@@ -73,6 +74,7 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
   const logger = deps.logger.child({ stage: 'ingest' });
   const sweepEveryMs = deps.sweepEveryMs ?? 10_000;
   const partitions = new Map<number, PartitionState>();
+  const fenceLog = createFenceLog();
   const metrics = createIngestMetrics(deps.registry, {
     tracked: () => sum((p) => p.tracker.size),
     visits: () => sum((p) => p.tracker.stats().visits),
@@ -103,7 +105,7 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
     let p = partitions.get(partition);
     if (p === undefined) {
       p = {
-        tracker: createPresenceTracker({ options: presence, sink, near: matcher.near }),
+        tracker: createPresenceTracker({ options: presence, sink, near: matcher.near, fenceLog }),
         footfall: createFootfallCounter(),
         lastSweepMs: Number.NEGATIVE_INFINITY,
         pingsSinceSweep: 0,

@@ -8,7 +8,9 @@ export {
   presenceOptionsFromConfig,
 } from './options.ts';
 export {
+  createFenceLog,
   createPresenceTracker,
+  type FenceLog,
   type PresenceStats,
   type PresenceTracker,
   type PresenceTrackerDeps,

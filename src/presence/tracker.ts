@@ -69,6 +69,44 @@ export interface PresenceTrackerDeps {
   sink: PresenceSink;
   /** True when (lon, lat) lies within bufferM metres of the fence (the matcher's `near`). */
   near(fence: Fence, lon: number, lat: number, bufferM: number): boolean;
+  /** Shared by the trackers of one process (one per partition), so a fence change is diffed once. */
+  fenceLog?: FenceLog;
+}
+
+/** Which fences exist (by id) and when each fence added after the first snapshot appeared. */
+export interface FenceLog {
+  /** Brings the log up to `snap` (a no-op when already there); returns id → fence. */
+  sync(snap: FenceSnapshot, watermarkMs: number): ReadonlyMap<string, Fence>;
+  /** Event time at which the fence appeared, or undefined for fences present from the start. */
+  addedAt(id: string): number | undefined;
+  /** Forgets additions older than `beforeMs`. */
+  prune(beforeMs: number): void;
+}
+
+/** Creates a fence log; pass one to every tracker of a process. */
+export function createFenceLog(): FenceLog {
+  let version = -1;
+  let byId = new Map<string, Fence>();
+  let started = false;
+  const added = new Map<string, number>();
+  return {
+    sync(snap, watermarkMs) {
+      if (snap.version === version) return byId;
+      version = snap.version;
+      const next = new Map<string, Fence>();
+      for (const f of snap.fences) {
+        next.set(f.props.id, f);
+        if (started && !byId.has(f.props.id)) added.set(f.props.id, watermarkMs);
+      }
+      byId = next;
+      started = true;
+      return byId;
+    },
+    addedAt: (id) => added.get(id),
+    prune(beforeMs) {
+      for (const [id, at] of added) if (at < beforeMs) added.delete(id);
+    },
+  };
 }
 
 /**
@@ -81,22 +119,14 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
   const subs = new Map<string, Subscriber>();
   const s = { late: 0, duplicate: 0, enter: 0, dwell: 0, exit: 0, evicted: 0 };
   let watermark = Number.NEGATIVE_INFINITY;
+  const fenceLog = deps.fenceLog ?? createFenceLog();
+  let byId: ReadonlyMap<string, Fence> = new Map();
   let snapVersion = -1;
-  let knownIds: Set<string> | undefined;
-  let byId = new Map<string, Fence>();
-  // Fences added after the first snapshot, with the watermark at which they appeared.
-  const addedAt = new Map<string, number>();
+  const addedAt = (id: string) => fenceLog.addedAt(id);
 
   const onSnapshot = (snap: FenceSnapshot) => {
     snapVersion = snap.version;
-    const ids = new Set<string>();
-    byId = new Map();
-    for (const f of snap.fences) {
-      ids.add(f.props.id);
-      byId.set(f.props.id, f);
-      if (knownIds !== undefined && !knownIds.has(f.props.id)) addedAt.set(f.props.id, watermark);
-    }
-    knownIds = ids;
+    byId = fenceLog.sync(snap, watermark);
   };
 
   const exit = (sid: string, v: Visit, tsMs: number, cause: ExitCause) => {
@@ -139,7 +169,7 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
   /** Under the `suppress` policy: was this subscriber there before the fence existed? */
   const presentBefore = (fence: Fence, tsMs: number, prevTs: number, prevLon: number, prevLat: number) => {
     if (o.newFencePolicy !== 'suppress') return false;
-    const added = addedAt.get(fence.props.id);
+    const added = addedAt(fence.props.id);
     if (added === undefined) return false;
     // Nothing known from before this ping: presume they were there if it comes soon after creation.
     if (prevTs === Number.NEGATIVE_INFINITY) return tsMs < added + o.newFenceGraceMs;
@@ -259,8 +289,7 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
           evicted++;
         }
       }
-      const keepAddedMs = Math.max(o.newFenceGraceMs, o.stateTtlMs);
-      for (const [id, at] of addedAt) if (watermark - at > keepAddedMs) addedAt.delete(id);
+      fenceLog.prune(watermark - Math.max(o.newFenceGraceMs, o.stateTtlMs));
       s.evicted += evicted;
       return evicted;
     },
