@@ -1,11 +1,9 @@
 import type { Registry } from 'prom-client';
-import type { Matcher } from '../geo/index.ts';
+import type { Fence, Matcher } from '../geo/index.ts';
 import type { Logger } from '../logger.ts';
 import {
   createFenceLog,
-  createFootfallCounter,
   createPresenceTracker,
-  type FootfallCounter,
   type FootfallVisit,
   type PresenceEvent,
   type PresenceOptions,
@@ -43,7 +41,6 @@ export interface PipelineStats {
   partitions: number;
   tracked: number;
   visits: number;
-  footfallKeys: number;
 }
 
 export interface PingPipeline extends PingHandler {
@@ -57,7 +54,8 @@ export interface PingPipeline extends PingHandler {
 
 interface PartitionState {
   tracker: PresenceTracker;
-  footfall: FootfallCounter;
+  /** Footfall rows not yet handed to the writer. */
+  rows: FootfallVisit[];
   lastSweepMs: number;
   pingsSinceSweep: number;
   lastSweepAt: number;
@@ -90,7 +88,6 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
   };
   // The most fences one ping can match; the matcher stops filling at the array's length.
   const slots = new Int32Array(1024);
-  const rows: FootfallVisit[] = [];
   const pending = new Set<Promise<void>>();
   let pings = 0;
   let failed = 0;
@@ -104,9 +101,28 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
   const stateOf = (partition: number): PartitionState => {
     let p = partitions.get(partition);
     if (p === undefined) {
+      const rows: FootfallVisit[] = [];
+      const onPresentHour =
+        writer === undefined
+          ? undefined
+          : (sid: string, fence: Fence, ts: number) => {
+              rows.push({
+                ts,
+                sid,
+                tenant: fence.props.tenant,
+                fence_id: fence.props.id,
+                store_id: fence.props.storeId,
+              });
+            };
       p = {
-        tracker: createPresenceTracker({ options: presence, sink, near: matcher.near, fenceLog }),
-        footfall: createFootfallCounter(),
+        tracker: createPresenceTracker({
+          options: presence,
+          sink,
+          near: matcher.near,
+          fenceLog,
+          onPresentHour,
+        }),
+        rows,
         lastSweepMs: Number.NEGATIVE_INFINITY,
         pingsSinceSweep: 0,
         lastSweepAt: performance.now(),
@@ -121,13 +137,11 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
     p.pingsSinceSweep = 0;
     p.lastSweepAt = performance.now();
     p.tracker.sweep(watermarkMs);
-    p.footfall.sweep(watermarkMs, presence.lateToleranceMs);
   };
 
   const handOver = (p: PartitionState): Promise<void> | undefined => {
-    if (writer === undefined) return undefined;
-    rows.length = 0;
-    p.footfall.drainInto(rows);
+    if (writer === undefined || p.rows.length === 0) return undefined;
+    const rows = p.rows;
     const waits: Promise<void>[] = [];
     for (const row of rows) {
       const w = writer.write(FOOTFALL_TABLE, row);
@@ -153,14 +167,12 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
       const p = stateOf(partition);
       replaying = replay;
       const snap = matcher.snapshot();
-      const fences = snap.fences;
-      const { tracker, footfall } = p;
+      const { tracker } = p;
       for (let i = 0; i < batch.length; i++) {
         const ping = batch[i];
         try {
           const n = matcher.matchInto(ping.lon, ping.lat, ping.acc, slots);
           tracker.observe(ping.sid, ping.lon, ping.lat, ping.acc, ping.ts, snap, slots, n);
-          for (let j = 0; j < n; j++) footfall.observe(ping.sid, fences[slots[j]], ping.ts);
         } catch (err) {
           failed++;
           metrics.invalid('processing_failed');
@@ -208,7 +220,6 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
       partitions: partitions.size,
       tracked: sum((p) => p.tracker.size),
       visits: sum((p) => p.tracker.stats().visits),
-      footfallKeys: sum((p) => p.footfall.size),
     }),
   };
 }

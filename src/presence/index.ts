@@ -1,4 +1,3 @@
-export { createFootfallCounter, type FootfallCounter, type FootfallVisit } from './footfall.ts';
 export {
   DEFAULT_PRESENCE_OPTIONS,
   NEW_FENCE_POLICIES,
@@ -18,6 +17,7 @@ export {
 export {
   EXIT_CAUSES,
   type ExitCause,
+  type FootfallVisit,
   PRESENCE_KINDS,
   type PresenceEvent,
   type PresenceKind,

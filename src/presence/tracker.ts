@@ -15,7 +15,11 @@ interface Visit {
   dwellIdx: number;
   /** Exited visits stay as tombstones for the late tolerance, so a reordered older ping cannot re-enter. */
   exitTs: number;
+  /** Start of the hour this visit was last reported to footfall in. */
+  hour: number;
 }
+
+const HOUR_MS = 3_600_000;
 
 interface Subscriber {
   lastTs: number;
@@ -69,6 +73,11 @@ export interface PresenceTrackerDeps {
   sink: PresenceSink;
   /** True when (lon, lat) lies within bufferM metres of the fence (the matcher's `near`). */
   near(fence: Fence, lon: number, lat: number, bufferM: number): boolean;
+  /**
+   * Footfall: called once per open visit per hour of event time in which the subscriber is seen inside
+   * (and again if they leave and return within the hour: the store's distinct count absorbs that).
+   */
+  onPresentHour?(sid: string, fence: Fence, tsMs: number): void;
   /** Shared by the trackers of one process (one per partition), so a fence change is diffed once. */
   fenceLog?: FenceLog;
 }
@@ -114,7 +123,7 @@ export function createFenceLog(): FenceLog {
  * is open and for `stateTtlMs` after their last ping; `sweep` bounds it.
  */
 export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracker {
-  const { options: o, sink, near } = deps;
+  const { options: o, sink, near, onPresentHour } = deps;
   const thresholds = o.dwellMs;
   const subs = new Map<string, Subscriber>();
   const s = { late: 0, duplicate: 0, enter: 0, dwell: 0, exit: 0, evicted: 0 };
@@ -230,6 +239,10 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
         }
         if (isMatched(v.fenceId, fences, slots, count)) {
           v.lastInsideTs = tsMs;
+          if (onPresentHour !== undefined && tsMs - v.hour >= HOUR_MS) {
+            v.hour = tsMs - (tsMs % HOUR_MS);
+            onPresentHour(sid, fence, tsMs);
+          }
           if (v.state === 'inside') fireDwell(sid, v, tsMs);
         } else if (!near(fence, lon, lat, accM > o.hysteresisM ? accM : o.hysteresisM)) {
           exit(sid, v, tsMs, 'outside');
@@ -258,7 +271,9 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
           lastInsideTs: tsMs,
           dwellIdx: 0,
           exitTs: 0,
+          hour: tsMs - (tsMs % HOUR_MS),
         });
+        onPresentHour?.(sid, fence, tsMs);
         if (!present) {
           s.enter++;
           sink.onEvent({ kind: 'enter', sid, fenceId: id, tsMs, dwellMs: 0 });

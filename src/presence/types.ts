@@ -33,3 +33,12 @@ export interface PresenceSink {
    */
   drain?(): Promise<void> | void;
 }
+
+/** One subscriber seen at a fence in an hour (a `footfall_visits` row): the store keeps only the per-hour distinct count. */
+export interface FootfallVisit {
+  ts: number;
+  sid: string;
+  tenant: string;
+  fence_id: string;
+  store_id: string;
+}

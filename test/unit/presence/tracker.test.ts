@@ -298,3 +298,32 @@ test('the default configuration maps onto valid presence options', async () => {
   assert.equal(o.exitTimeoutMs, 30 * MIN);
   assert.equal(o.newFencePolicy, 'suppress');
 });
+
+test('footfall hears of each open visit once per hour of event time', () => {
+  const matcher = createMatcher({ fences: [buildFence(), buildFence({ id: 'f2', radiusM: 300 })] });
+  const seen: string[] = [];
+  const tracker = createPresenceTracker({
+    options: presenceOptions({ exitTimeoutMs: 90 * MIN }),
+    sink: { onEvent: () => undefined },
+    near: matcher.near,
+    onPresentHour: (sid, fence, ts) => seen.push(`${sid}/${fence.props.id}/${(ts - T0) / MIN}`),
+  });
+  const slots = new Int32Array(8);
+  const ping = (atMin: number, where: [number, number], sid = 'a') =>
+    tracker.observe(
+      sid,
+      where[0],
+      where[1],
+      10,
+      T0 + atMin * MIN,
+      matcher.snapshot(),
+      slots,
+      matcher.matchInto(where[0], where[1], 10, slots),
+    );
+  ping(0, CENTRE); // T0 is 10:00 — both fences
+  ping(20, CENTRE);
+  ping(40, east(200)); // left f1 (hysteresis 50 m), still in f2
+  ping(65, east(200)); // a new hour in f2
+  ping(70, CENTRE, 'b');
+  assert.deepEqual(seen, ['a/f1/0', 'a/f2/0', 'a/f2/65', 'b/f1/70', 'b/f2/70']);
+});
