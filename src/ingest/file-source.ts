@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
 import type { PingDecoder } from './decode.ts';
 import type { IngestMetrics } from './metrics.ts';
-import type { Ping, PingHandler, PingSource } from './types.ts';
+import { type Ping, type PingHandler, type PingSource, UNPARTITIONED } from './types.ts';
 
 export interface FilePingSourceOptions {
   /** NDJSON file, one ping per line, in event-time order. */
@@ -47,7 +47,7 @@ export function createFilePingSource(opts: FilePingSourceOptions): FilePingSourc
       if (batch.length === 0) return;
       opts.metrics.pings('file', batch.length);
       counts.pings += batch.length;
-      const waiting = handler.handle(batch, 0);
+      const waiting = handler.handle(batch, UNPARTITIONED);
       batch = [];
       if (waiting !== undefined) await waiting;
     };

@@ -1,7 +1,13 @@
 import { AppError } from '../errors.ts';
 import type { PingDecoder } from './decode.ts';
 import type { IngestMetrics } from './metrics.ts';
-import type { InvalidPingReason, Ping, PingHandler, PingSource } from './types.ts';
+import {
+  type InvalidPingReason,
+  type Ping,
+  type PingHandler,
+  type PingSource,
+  UNPARTITIONED,
+} from './types.ts';
 
 export interface HttpIngestResult {
   accepted: number;
@@ -21,7 +27,7 @@ export interface HttpPingSource extends PingSource {
 
 const MAX_REPORTED = 100;
 
-/** Pings over HTTP, for operators without Kafka and for the embedded default. Partition 0. */
+/** Pings over HTTP, for operators without Kafka and for the embedded default. */
 export function createHttpPingSource(opts: { decoder: PingDecoder; metrics: IngestMetrics }): HttpPingSource {
   const { decoder, metrics } = opts;
   let handler: PingHandler | undefined;
@@ -79,7 +85,7 @@ export function createHttpPingSource(opts: { decoder: PingDecoder; metrics: Inge
         }
       }
       metrics.pings('http', pings.length);
-      const waiting = handler.handle(pings, 0);
+      const waiting = handler.handle(pings, UNPARTITIONED);
       if (waiting !== undefined) await waiting;
       await handler.flush();
       result.accepted = pings.length;

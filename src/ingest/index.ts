@@ -16,4 +16,5 @@ export {
   type Ping,
   type PingHandler,
   type PingSource,
+  UNPARTITIONED,
 } from './types.ts';

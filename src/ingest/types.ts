@@ -35,10 +35,13 @@ export const INVALID_PING_REASONS = [
 ] as const;
 export type InvalidPingReason = (typeof INVALID_PING_REASONS)[number];
 
+/** The partition HTTP and file pings are tracked under: never a Kafka partition, so never revoked. */
+export const UNPARTITIONED = -1;
+
 /** Where a batch of pings goes: the ping pipeline (decode is the source's job). */
 export interface PingHandler {
   /**
-   * Processes pings of one partition (0 for sources without partitions). Returns a promise only under
+   * Processes pings of one partition (UNPARTITIONED for HTTP and file). Returns a promise only under
    * back-pressure: the source reads no more until it settles. `onFailed` hears of pings whose
    * processing threw (a bug, not bad input): they are skipped, never retried forever. `replay`: pings
    * already processed before a restart or rebalance, read again only to rebuild presence state; they
