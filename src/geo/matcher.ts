@@ -44,7 +44,7 @@ function composeSnapshot(
   for (const f of delta.fences) fences.push(f);
   const anyRemoved = liveBase.length !== nb;
   const byId = new Map<string, number>();
-  fences.forEach((f, i) => byId.set(f.props.id, i));
+  for (let i = 0; i < fences.length; i++) byId.set(fences[i]!.props.id, i);
   return {
     version,
     fences,

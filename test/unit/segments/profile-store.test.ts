@@ -154,7 +154,7 @@ test('hex, mixed-case and odd-length sids are stored and found exactly', () => {
     'f'.repeat(64),
     'e'.repeat(63),
   ];
-  sids.forEach((sid, i) => store.upsert(sid, { age: 20 + i }));
+  for (const [i, sid] of sids.entries()) store.upsert(sid, { age: 20 + i });
   sids.forEach((sid, i) => {
     const slot = store.slotOf(sid);
     assert.equal(store.sidAt(slot), sid);
