@@ -39,7 +39,7 @@ export interface SmppSenderOptions {
   /** Where message, event and MO rows go (the store's batched writer). */
   sink?: DeliverySink;
   /** Consent re-check right before submit: true = may send. */
-  consentCheck?: (sid: string) => boolean;
+  consentCheck?: (sid: string, tenant: string) => boolean;
   /** Operator blocklist on phone numbers: true = never send. */
   blocklist?: (msisdn: string) => boolean;
   mo?: MoHandlers;
@@ -308,7 +308,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
   };
 
   const send = async (msg: OutboundSms): Promise<SendResult> => {
-    const messageId = randomUUID();
+    const messageId = msg.messageId ?? randomUUID();
     const none = (status: SendStatus, errorCode?: string): SendResult => ({
       status,
       messageId,
@@ -321,7 +321,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     const msisdn = opts.directory.lookup(msg.sid);
     if (msisdn === undefined) return none('directory_miss', 'DIRECTORY_MISS');
     const allowed = (): boolean =>
-      (opts.consentCheck?.(msg.sid) ?? true) && !(opts.blocklist?.(msisdn) ?? false);
+      (opts.consentCheck?.(msg.sid, msg.tenant ?? '') ?? true) && !(opts.blocklist?.(msisdn) ?? false);
     if (!allowed()) return none('blocked');
     let encoded: ReturnType<typeof encodeSms>;
     try {

@@ -4,6 +4,8 @@ import type { SmsEncoding } from './segmentation.ts';
 export interface OutboundSms {
   /** (sid, campaign, trigger) — the same key is never submitted twice, across restarts too. */
   idempotencyKey: string;
+  /** The decide stage's message id (joins decisions to messages); a fresh UUID when absent. */
+  messageId?: string;
   sid: string;
   campaignId: string;
   fenceId: string;
