@@ -157,6 +157,16 @@ export const configSchema = z.object({
   DEMO: bool
     .default(true)
     .describe('Load the demo subscriber base, consents and campaign when no data exists.'),
+  DEMO_SUBSCRIBERS: int(0, 50_000_000)
+    .default(20_000)
+    .describe(
+      'Size of the generated demo subscriber base (DEMO only; `npm run simulate` walks the same ones).',
+    ),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000)
+    .default(15_000)
+    .describe(
+      'On SIGTERM/SIGINT, how long to wait for SMPP responses still outstanding before unbinding (ms).',
+    ),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

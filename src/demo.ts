@@ -39,7 +39,8 @@ export function demoCampaign(nowMs: number): CampaignInput {
     trigger: { kind: 'enter' },
     message: {
       senderId: 'Silpo',
-      template: '{store_name}: -15% on kids products today with code {promo_code}. Reply NO to stop Silpo offers.',
+      template:
+        '{store_name}: -15% on kids products today with code {promo_code}. Reply NO to stop Silpo offers.',
       variants: {
         uk: '{store_name}: -15% на дитячі товари сьогодні з кодом {promo_code}. Відповідь NO - без пропозицій Silpo.',
       },

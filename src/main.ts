@@ -1,9 +1,9 @@
-import { createServer } from 'node:http';
+// Composition root: the only place that reads configuration; src/service.ts wires the stages.
 import { loadConfig } from './config.ts';
 import { isAppError } from './errors.ts';
 import { createLogger } from './logger.ts';
+import { startService } from './service.ts';
 
-// Composition root: the only place that reads configuration and wires stages together.
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -16,24 +16,36 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const server = createServer((req, res) => {
-    if (req.url === '/livez') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(config, logger);
+  } catch (err) {
+    if (isAppError(err, 'CONFIG_INVALID')) {
+      logger.fatal({ code: err.code }, err.message);
+      process.stderr.write(`geotrigger: ${err.message}\n`);
+      process.exit(2);
     }
-    res
-      .writeHead(404, { 'content-type': 'application/problem+json' })
-      .end('{"status":404,"code":"NOT_FOUND"}');
-  });
-  server.listen(config.PORT, config.HOST, () => {
-    logger.info({ port: config.PORT, host: config.HOST }, 'geotrigger listening');
-  });
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    server.close(() => process.exit(0));
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(130);
+    }
+    void service.stop(signal).then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 }
 
 await main();

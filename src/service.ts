@@ -1,0 +1,548 @@
+// The service wired from its stages: ingest → match → presence → decide → deliver, the store writer,
+// the API and the timers that keep them current. main.ts gives it the configuration and a logger;
+// end-to-end tests and the pipeline benchmark start it the same way.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { createApiStage, createMetricsRegistry, type ReadinessCheck, type RouteDef } from './api/index.ts';
+import { campaignRoutes } from './api/routes/campaigns.ts';
+import { consentRoutes } from './api/routes/consent.ts';
+import { conversionRoutes } from './api/routes/conversions.ts';
+import { pingRoutes } from './api/routes/pings.ts';
+import { policyRoutes } from './api/routes/policy.ts';
+import { segmentRoutes } from './api/routes/segments.ts';
+import { subscriberRoutes } from './api/routes/subscribers.ts';
+import {
+  applyPolicy,
+  type Campaign,
+  createAudience,
+  createCampaignService,
+  createConversions,
+  createDecider,
+  createDecisionEngine,
+  createFollowUpScheduler,
+  createPromoCodes,
+  finishDueCampaigns,
+  type Policy,
+  promoCodeFinder,
+  replyAttribution,
+  restoreDecideState,
+  type SendOrder,
+} from './campaigns/index.ts';
+import type { Config } from './config.ts';
+import { createConsentEngine, restoreConsent } from './consent/index.ts';
+import {
+  createDirectory,
+  createSmppSender,
+  createSmscSimulator,
+  type Directory,
+  loadDirectoryFile,
+  measureSms,
+  openOutbox,
+  parseSmppAccounts,
+  type SendResult,
+  type SmscSimulator,
+  smppAccount,
+} from './deliver/index.ts';
+import { DEMO_SEED, DEMO_TENANT, demoCampaign, demoMsisdn, demoOptedOut, demoSid } from './demo.ts';
+import { AppError } from './errors.ts';
+import { createMatcher, type FenceLimits, loadCatalogue } from './geo/index.ts';
+import {
+  createFilePingSource,
+  createHttpPingSource,
+  createKafkaPingSource,
+  createPingDecoder,
+  createPingPipeline,
+  type PingSource,
+} from './ingest/index.ts';
+import type { Logger } from './logger.ts';
+import { type PresenceEvent, presenceOptionsFromConfig } from './presence/index.ts';
+import {
+  createProfileConsumer,
+  createProfileRepository,
+  createProfileStore,
+  createSegmentService,
+  generateSubscribers,
+  loadSegmentCatalogue,
+  type Segment,
+} from './segments/index.ts';
+import { createDefinitions, createStore, createWriter } from './store/index.ts';
+
+export interface Service {
+  /** Port the API listens on. */
+  readonly port: number;
+  /** Port of the embedded SMSC simulator (undefined when SMPP_ACCOUNTS is set). */
+  readonly simulatorPort: number | undefined;
+  /** Stops in order: intake, in-flight decisions, SMPP responses, writer, offsets, binds, store. */
+  stop(reason?: string): Promise<void>;
+  /** Resolves when the service stopped (after `stop`). */
+  readonly stopped: Promise<void>;
+}
+
+const SYSTEM = { id: 'system', role: 'admin' as const };
+
+/** Starts the whole service on `config`. Throws AppError('CONFIG_INVALID' | 'STARTUP_FAILED') with a clear message. */
+export async function startService(config: Config, logger: Logger): Promise<Service> {
+  const log = logger.child({ stage: 'main' });
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, f: () => unknown, name: string) => {
+    const t = setInterval(() => {
+      try {
+        const r = f();
+        if (r instanceof Promise) r.catch((err) => log.error({ err, task: name }, 'periodic task failed'));
+      } catch (err) {
+        log.error({ err, task: name }, 'periodic task failed');
+      }
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+
+  try {
+    return await start();
+  } catch (err) {
+    for (const t of timers) clearInterval(t);
+    for (const c of closers.reverse()) {
+      try {
+        await c.close();
+      } catch (e) {
+        log.warn({ err: e, component: c.name }, 'close after a failed start failed');
+      }
+    }
+    throw err;
+  }
+
+  async function start(): Promise<Service> {
+    const dataDir = config.DATA_DIR;
+    await mkdir(dataDir, { recursive: true }).catch((err: unknown) => {
+      throw new AppError('CONFIG_INVALID', `DATA_DIR ${dataDir} cannot be created: ${String(err)}`);
+    });
+    const accounts = config.SMPP_ACCOUNTS ? parseSmppAccounts(config.SMPP_ACCOUNTS) : undefined;
+    const registry = createMetricsRegistry();
+
+    // --- store -------------------------------------------------------------------------------------
+    const store = await createStore({
+      config: {
+        url: config.CLICKHOUSE_URL,
+        user: config.CLICKHOUSE_USER,
+        password: config.CLICKHOUSE_PASSWORD,
+        database: config.CLICKHOUSE_DATABASE,
+        dataDir,
+        ttlDays: config.PERSONAL_DATA_TTL_DAYS,
+        minGroupSize: config.REPORT_MIN_GROUP_SIZE,
+      },
+      logger,
+    });
+    closers.push({ name: 'store', close: () => store.close() });
+    log.info(
+      {
+        mode: store.mode,
+        database: store.database,
+        dataDir: store.mode === 'embedded' ? dataDir : undefined,
+      },
+      store.mode === 'embedded' ? 'store: embedded ClickHouse (chDB)' : 'store: ClickHouse server',
+    );
+    const writer = createWriter({ store, logger, spillDir: join(dataDir, 'spill') });
+    closers.push({ name: 'writer', close: () => writer.close() });
+
+    // --- geofences -----------------------------------------------------------------------------------
+    const limits: FenceLimits = {
+      maxVertices: config.GEOFENCE_MAX_VERTICES,
+      maxAreaKm2: config.GEOFENCE_MAX_AREA_KM2,
+      defaultMaxAccuracyM: config.GEOFENCE_DEFAULT_MAX_ACCURACY_M,
+    };
+    const catalogue = await loadCatalogue(config.GEOFENCES_DIR, limits).catch((err: unknown) => {
+      throw new AppError('CONFIG_INVALID', `GEOFENCES_DIR ${config.GEOFENCES_DIR}: ${String(err)}`);
+    });
+    for (const e of catalogue.errors) log.warn({ error: e }, 'catalogue geofence rejected');
+    const matcher = createMatcher();
+
+    // --- segments and profiles ---------------------------------------------------------------------
+    const profiles = createProfileStore({ capacity: Math.max(config.PROFILES_CAPACITY, 16) });
+    const repository = createProfileRepository({ store, profiles, logger });
+    const loaded = await repository.reload();
+    const segments = createSegmentService({
+      definitions: createDefinitions<Segment>({ store, table: 'segments' }),
+      profiles,
+      logger,
+    });
+    await segments.seed(await loadSegmentCatalogue(config.SEGMENTS_DIR));
+    await segments.refresh();
+    const audience = createAudience({ profiles, segments: segments.compiledMap() });
+    segments.onChange((m) => audience.setSegments(m));
+    const stopSegmentRefresh = segments.refreshEvery(30_000);
+    closers.push({ name: 'segments', close: stopSegmentRefresh });
+
+    // --- consent, decide ----------------------------------------------------------------------------
+    let attribution: ReturnType<typeof replyAttribution> = () => undefined;
+    const consent = createConsentEngine({ logger, sink: writer, attribution: (sid) => attribution(sid) });
+    const promoCodes = createPromoCodes();
+    const engine = createDecisionEngine({
+      inSegment: audience.inSegment,
+      consent,
+      measure: measureSms,
+      languageOf: audience.languageOf,
+      promoCodes,
+    });
+    attribution = replyAttribution(engine);
+    const followUps = createFollowUpScheduler({ engine, sink: writer });
+    consent.onOptOut((sid, tenant, nowMs) => {
+      followUps.cancel(tenant ? { sid, tenant } : { sid }, tenant ? 'brand_declined' : 'opted_out', nowMs);
+    });
+    const fenceInfos = () => matcher.snapshot().fences.map((f) => f.props);
+    const campaigns = createCampaignService({
+      campaigns: createDefinitions<Campaign>({ store, table: 'campaigns' }),
+      policy: createDefinitions<Policy>({ store, table: 'policy' }),
+      fences: { get: (id) => matcher.get(id)?.props, all: fenceInfos },
+      segments: { get: (id) => segments.get(id)?.segment },
+      measure: measureSms,
+      promoCodeLength: promoCodes.length,
+      onChange: (what) => void reload(what),
+    });
+    const conversions = createConversions({
+      promoCodes,
+      followUps,
+      sink: writer,
+      tenantOf: (id) => engine.campaign(id)?.tenant,
+      findCode: promoCodeFinder(store),
+      clock: Date.now,
+    });
+    let campaignCount = 0;
+    let fenceVersion = -1;
+    let reloading = Promise.resolve();
+    const reload = (what: 'campaigns' | 'policy' | 'fences') => {
+      reloading = reloading.then(async () => {
+        if (what === 'policy') {
+          applyPolicy(await campaigns.getPolicy(), { engine, consent });
+          return;
+        }
+        fenceVersion = matcher.snapshot().version;
+        const all = await campaigns.all();
+        engine.setCampaigns(all, fenceInfos());
+        engine.warmMeasures();
+        campaignCount = all.filter((c) => c.status === 'active').length;
+      });
+      return reloading.catch((err) => log.error({ err, what }, 'reloading campaigns failed'));
+    };
+
+    // --- deliver -------------------------------------------------------------------------------------
+    let simulator: SmscSimulator | undefined;
+    if (!accounts) {
+      simulator = await createSmscSimulator({
+        port: config.SMSC_SIM_PORT,
+        host: '127.0.0.1',
+        tps: config.SMSC_SIM_TPS,
+        latencyMs: 5,
+        receiptDelayMs: 500,
+      }).catch((err: unknown) => {
+        throw new AppError(
+          'CONFIG_INVALID',
+          `the local SMSC simulator cannot listen on 127.0.0.1:${config.SMSC_SIM_PORT} (${String(err)}); set SMSC_SIM_PORT to a free port or SMPP_ACCOUNTS to a real SMSC`,
+        );
+      });
+      const sim = simulator;
+      closers.push({ name: 'smsc-simulator', close: () => sim.stop() });
+    }
+    const smppAccounts = accounts ?? [
+      smppAccount({
+        name: 'simulator',
+        systemId: 'geotrigger',
+        password: 'sim',
+        host: '127.0.0.1',
+        port: simulator!.port,
+        tps: config.SMSC_SIM_TPS || 1000,
+      }),
+    ];
+    const directory: Directory = config.DIRECTORY_FILE
+      ? await loadDirectoryFile(config.DIRECTORY_FILE).catch((err: unknown) => {
+          throw new AppError('CONFIG_INVALID', `DIRECTORY_FILE ${config.DIRECTORY_FILE}: ${String(err)}`);
+        })
+      : config.DEMO
+        ? createDirectory(demoDirectory(config.DEMO_SUBSCRIBERS))
+        : createDirectory([]);
+    if (!config.DIRECTORY_FILE && !config.DEMO) {
+      log.warn('no DIRECTORY_FILE and DEMO is off: no subscriber has a phone number, nothing will be sent');
+    }
+    const outbox = await openOutbox({
+      dir: join(dataDir, 'deliver'),
+      logger,
+      retentionDays: config.DELIVERY_OUTBOX_RETENTION_DAYS,
+    });
+    const sender = createSmppSender({
+      accounts: smppAccounts,
+      logger,
+      directory,
+      outbox,
+      sink: writer,
+      consentCheck: (sid, tenant) => consent.canSend(sid, tenant, Date.now()),
+      mo: {
+        onOptOut: (sid, _keyword, mo) => {
+          if (sid) consent.handleMo(sid, mo.text, mo.tsMs);
+        },
+        onReply: (mo) => {
+          if (mo.sid) consent.handleMo(mo.sid, mo.text, mo.tsMs);
+        },
+      },
+      metrics: registry,
+    });
+    closers.push({ name: 'smpp', close: () => sender.close() });
+    log.info(
+      simulator
+        ? { smsc: `127.0.0.1:${simulator.port}`, tps: config.SMSC_SIM_TPS }
+        : { accounts: smppAccounts.map((a) => `${a.name}@${a.host}:${a.port}`) },
+      simulator
+        ? 'SMS go to the local SMSC simulator (no real phone receives them); set SMPP_ACCOUNTS for a real SMSC'
+        : 'SMS go to the configured SMSCs',
+    );
+
+    const inFlight = new Set<Promise<SendResult | undefined>>();
+    const send = (o: SendOrder) => {
+      const p = sender
+        .send({
+          idempotencyKey: o.idempotencyKey,
+          messageId: o.messageId,
+          sid: o.sid,
+          campaignId: o.campaignId,
+          fenceId: o.fenceId,
+          storeId: o.storeId,
+          tenant: o.tenant,
+          senderId: o.senderId,
+          text: o.text,
+          validityMinutes: o.validityMinutes,
+        })
+        .catch((err: unknown) => {
+          log.error({ err, campaignId: o.campaignId }, 'send failed');
+          return undefined;
+        });
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    };
+    const decider = createDecider({ engine, followUps, sink: writer, send, clock: Date.now, logger });
+
+    // --- restore state, demo data ------------------------------------------------------------------
+    const nowMs = Date.now();
+    const restoredConsent = await restoreConsent({ store, consent, nowMs });
+    // --- ingest -------------------------------------------------------------------------------------
+    const pending = new Set<Promise<void>>();
+    const decide = {
+      onEvent(e: PresenceEvent) {
+        const p = decider.onEvent(e);
+        if (p) {
+          pending.add(p);
+          void p.finally(() => pending.delete(p));
+        }
+      },
+      async drain() {
+        if (pending.size > 0) await Promise.all(pending);
+        await writer.flush();
+      },
+    };
+    const pipeline = createPingPipeline({
+      matcher,
+      sink: decide,
+      presence: presenceOptionsFromConfig(config),
+      writer,
+      registry,
+      logger,
+    });
+    const decoder = createPingDecoder({
+      maxFutureMs: config.PING_MAX_FUTURE_SEC * 1000,
+      maxPastMs: config.PING_MAX_AGE_HOURS * 3_600_000,
+    });
+    const sources: PingSource[] = [];
+    const http = createHttpPingSource({ decoder, metrics: pipeline.metrics });
+    await http.start(pipeline);
+    sources.push(http);
+    // --- API (routes of every stage), restored state, demo data ---------------------------------
+    const routes: RouteDef[] = [
+      ...pingRoutes({ source: http, bodyLimit: config.API_BODY_LIMIT }),
+      ...campaignRoutes({ campaigns }),
+      ...policyRoutes({ campaigns }),
+      ...consentRoutes({ consent, clock: Date.now }),
+      ...conversionRoutes({ conversions }),
+      ...segmentRoutes({ segments, profiles }),
+      ...subscriberRoutes({ profiles, repository, importLimit: config.PROFILES_IMPORT_LIMIT }),
+    ];
+    const api = await createApiStage({
+      logger,
+      store,
+      matcher,
+      metricsRegistry: registry,
+      limits,
+      adminKey: config.ADMIN_API_KEY,
+      dataDir,
+      catalogue: catalogue.fences,
+      routes,
+      readiness: readiness(),
+      bodyLimit: config.API_BODY_LIMIT,
+      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
+    });
+    closers.push({ name: 'api', close: () => api.close() });
+    applyPolicy(await campaigns.getPolicy(), { engine, consent });
+    if (config.DEMO && loaded.loaded === 0 && profiles.size === 0) {
+      await loadDemo();
+    }
+    await reload('campaigns');
+    const restored = await restoreDecideState({ store, engine, promoCodes, followUps, nowMs });
+    log.info(
+      {
+        fences: matcher.size,
+        subscribers: profiles.size,
+        segments: segments.list().length,
+        activeCampaigns: campaignCount,
+        consent: restoredConsent,
+        restored,
+      },
+      'state loaded',
+    );
+
+    let kafka: Kafka | undefined;
+    let kafkaSource: ReturnType<typeof createKafkaPingSource> | undefined;
+    if (config.KAFKA_BROKERS) {
+      kafka = new Kafka({
+        clientId: config.KAFKA_CLIENT_ID,
+        brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()),
+        logLevel: logLevel.ERROR,
+      });
+      kafkaSource = createKafkaPingSource({
+        kafka,
+        topic: config.PINGS_TOPIC,
+        dlqTopic: config.DLQ_TOPIC,
+        groupId: config.KAFKA_GROUP_ID,
+        decoder,
+        metrics: pipeline.metrics,
+        logger,
+        fromBeginning: config.KAFKA_FROM_BEGINNING,
+        warmupMessages: config.KAFKA_WARMUP_MESSAGES,
+      });
+      await kafkaSource.start(pipeline);
+      sources.push(kafkaSource);
+      log.info({ brokers: config.KAFKA_BROKERS, topic: config.PINGS_TOPIC }, 'consuming pings from Kafka');
+      if (config.PROFILES_TOPIC) {
+        const consumer = createProfileConsumer({
+          kafka,
+          topic: config.PROFILES_TOPIC,
+          groupId: `${config.KAFKA_GROUP_ID}-profiles`,
+          profiles,
+          repository,
+          logger,
+        });
+        await consumer.start();
+        closers.push({ name: 'profile-consumer', close: () => consumer.stop() });
+      }
+    }
+    if (config.PINGS_REPLAY_FILE) {
+      const file = createFilePingSource({
+        path: config.PINGS_REPLAY_FILE,
+        speed: config.PINGS_REPLAY_SPEED,
+        decoder,
+        metrics: pipeline.metrics,
+        logger,
+      });
+      await file.start(pipeline);
+      sources.push(file);
+    }
+
+    // --- timers, listen ---
+    const port = await api.listen(config.PORT, config.HOST);
+    log.info({ port, host: config.HOST }, `API listening on http://${config.HOST}:${port}`);
+
+    every(10_000, () => pipeline.sweep(), 'presence-sweep');
+    every(2_000, () => decider.tick(), 'follow-ups');
+    every(
+      1_000,
+      () => (matcher.snapshot().version !== fenceVersion ? reload('fences') : undefined),
+      'fences',
+    );
+    every(30_000, () => reload('campaigns'), 'campaigns');
+    every(60_000, () => finishDueCampaigns({ engine, campaigns, followUps, nowMs: Date.now() }), 'finish');
+
+    // --- shutdown -----------------------------------------------------------------------------------
+    let stopping: Promise<void> | undefined;
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => {
+      resolveStopped = r;
+    });
+    const stop = (reason = 'stop') => {
+      stopping ??= (async () => {
+        log.info({ reason }, 'shutting down: stopping intake');
+        for (const t of timers) clearInterval(t);
+        // 1. intake (Kafka commits the offsets of what it handed over as its last batch finishes)
+        await api.close().catch((err) => log.warn({ err }, 'closing the API failed'));
+        for (const s of sources)
+          await s.stop().catch((err) => log.warn({ err, source: s.kind }, 'stop failed'));
+        // 2. in-flight decisions
+        await pipeline.flush().catch((err) => log.warn({ err }, 'flushing the pipeline failed'));
+        // 3. SMPP responses still outstanding, up to the timeout
+        const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+        while (Date.now() < deadline && (inFlight.size > 0 || busy(sender.status()))) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (inFlight.size > 0)
+          log.warn({ inFlight: inFlight.size }, 'SMS still in flight at the shutdown timeout');
+        // 4. writer, 5. binds, 6. store (closers run in reverse order of creation)
+        await writer.flush().catch((err) => log.warn({ err }, 'flushing the writer failed'));
+        for (const c of closers.reverse()) {
+          if (c.name === 'api') continue;
+          try {
+            await c.close();
+          } catch (err) {
+            log.warn({ err, component: c.name }, 'close failed');
+          }
+        }
+        log.info('stopped');
+        resolveStopped();
+      })();
+      return stopping;
+    };
+
+    return { port, simulatorPort: simulator?.port, stop, stopped };
+
+    function readiness(): Record<string, ReadinessCheck> {
+      const checks: Record<string, ReadinessCheck> = {
+        smpp: () => sender.status().accounts.some((a) => a.bound > 0),
+      };
+      if (config.KAFKA_BROKERS) checks.kafka = () => (kafkaSource?.assigned.length ?? 0) > 0;
+      return checks;
+    }
+
+    async function loadDemo() {
+      const n = config.DEMO_SUBSCRIBERS;
+      const t0 = Date.now();
+      const sids: string[] = [];
+      for (const p of generateSubscribers({ seed: DEMO_SEED, count: n, nowMs: t0 })) {
+        profiles.upsert(p.sid, p);
+        sids.push(p.sid);
+      }
+      await repository.persist(sids);
+      for (let i = 0; i < n; i++) {
+        const sid = demoSid(i);
+        const record = { source: 'demo', evidence: 'generated demo subscriber' };
+        if (demoOptedOut(i)) consent.optOut(sid, record, t0);
+        else consent.optIn(sid, record, t0);
+      }
+      const policy = await campaigns.getPolicy();
+      const { version, ...body } = policy;
+      await campaigns.putPolicy({ ...body, quietHours: null, minIntervalMinutes: 0 }, version, SYSTEM);
+      applyPolicy(await campaigns.getPolicy(), { engine, consent });
+      const c = await campaigns.create(DEMO_TENANT, demoCampaign(t0), SYSTEM);
+      for (const action of ['submit', 'approve', 'activate'] as const) {
+        await campaigns.transition(c.id, action, SYSTEM);
+      }
+      await writer.flush();
+      log.info(
+        { subscribers: n, campaign: c.id, ms: Date.now() - t0 },
+        'demo loaded: generated subscribers with consents, an active Silpo campaign, a policy without quiet hours',
+      );
+    }
+  }
+}
+
+function* demoDirectory(n: number): Generator<readonly [string, string]> {
+  for (let i = 0; i < n; i++) yield [demoSid(i), demoMsisdn(i)];
+}
+
+function busy(s: { accounts: { queued: number; inFlight: number }[] }): boolean {
+  return s.accounts.some((a) => a.queued > 0 || a.inFlight > 0);
+}
