@@ -18,7 +18,7 @@ after(async () => {
 });
 
 async function compare(seed: number, snapBits: number | undefined) {
-  const c = buildOracleCase(seed, { fences: 500, snapBits });
+  const c = buildOracleCase(seed, { fences: 560, snapBits });
   const db = server.client;
   await db.query('DROP TABLE IF EXISTS fences');
   await db.query(
