@@ -112,7 +112,9 @@ function hashCell(key: number): number {
 
 const SUB = 4;
 const SUB_SHIFT = 2;
-const POW4 = Float64Array.from({ length: SUB * SUB }, (_, k) => 4 ** k);
+// Raster status (0 outside, 1 boundary, 2 inside) → 2-bit sub-cell state (0 outside, 1 inside, 2 boundary).
+const STATE_CODE = Uint8Array.from([0, 2, 1]);
+const ALL_INSIDE = 0x55555555;
 const INV_POW4 = Float64Array.from({ length: SUB * SUB }, (_, k) => 4 ** -k);
 
 // Per-fence hot record (Float64Array, stride HOT): everything a boundary test needs in one place.
@@ -146,12 +148,10 @@ export function buildFenceIndex(
   let positions = 0;
   let ringsTotal = 0;
   let partsTotal = 0;
-  const treeItems: TreeItem[] = new Array(n);
   for (let s = 0; s < n; s++) {
     const f = fences[s];
     byId.set(f.props.id, s);
     const b = f.bbox;
-    treeItems[s] = { minX: b[0], minY: b[1], maxX: b[2], maxY: b[3], slot: s };
     if (b[0] < minX) minX = b[0];
     if (b[1] < minY) minY = b[1];
     if (b[2] > maxX) maxX = b[2];
@@ -163,8 +163,21 @@ export function buildFenceIndex(
       partsTotal += flat.partRing.length - 1;
     }
   }
-  const tree = new RBush<TreeItem>();
-  tree.load(treeItems);
+  // The R-tree over fence boxes answers bounding-box queries (API listings, map views); pings never
+  // need it (the grid answers them), so it is bulk-loaded on the first query, not on every rebuild.
+  let tree: RBush<TreeItem> | undefined;
+  const treeOf = (): RBush<TreeItem> => {
+    if (tree === undefined) {
+      const items: TreeItem[] = new Array(n);
+      for (let s = 0; s < n; s++) {
+        const b = fences[s].bbox;
+        items[s] = { minX: b[0], minY: b[1], maxX: b[2], maxY: b[3], slot: s };
+      }
+      tree = new RBush<TreeItem>();
+      tree.load(items);
+    }
+    return tree;
+  };
 
   // All polygon coordinates in one array; per fence a part table [partCount, shell ring of each
   // part (local ring numbers), ringCount] and absolute ring starts.
@@ -246,7 +259,7 @@ export function buildFenceIndex(
   // edges, so testing them alone gives exactly the full test's answer.
   let rowOffsets: Int32Array = new Int32Array(Math.max(4096, n * 16));
   let rowOffsetsLen = 0;
-  let rowEdges: Int32Array = new Int32Array(Math.max(8192, positions * 16));
+  let rowEdges: Int32Array = new Int32Array(Math.max(8192, Math.ceil(positions * 3.5)));
   let rowEdgesLen = 0;
   let pairRow: Int32Array = new Int32Array(256);
   let pairEdge: Int32Array = new Int32Array(256);
@@ -382,12 +395,20 @@ export function buildFenceIndex(
       }
       rowEdgesLen += pairs;
       // Scanline through sub-cell centres: a sub-cell no edge touches is inside iff its centre is.
+      // Only the edges listed for a row can cross its centre line, so each row walks its own list.
+      const rowBase = hot[hs + K_ROWBASE];
       for (let p = 0; p < partRing.length - 1; p++) {
+        const ringFrom = partRing[p];
+        const ringTo = partRing[p + 1];
         for (let row = 0; row < H; row++) {
           const vc = row + 0.5;
           let k = 0;
-          for (let r = partRing[p]; r < partRing[p + 1]; r++) {
-            for (let i = ringStart[r]; i < ringStart[r + 1] - 1; i++) {
+          const listEnd = rowOffsets[rowBase + row + 1];
+          for (let at = rowOffsets[rowBase + row]; at < listEnd; at++) {
+            const r = rowEdges[at * 2 + 1];
+            if (r < ringFrom || r >= ringTo) continue;
+            {
+              const i = rowEdges[at * 2] - ringBase;
               const v1 = uv[i * 2 + 1];
               const v2 = uv[i * 2 + 3];
               if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
@@ -422,24 +443,23 @@ export function buildFenceIndex(
     for (let row = 0; row < h; row++) {
       const keyBase = (iy0 + row) * nx + ix0;
       for (let col = 0; col < w; col++) {
+        // 2-bit sub-cell states (0 outside, 1 inside, 2 boundary), sub-cell k at bits 2k: the same
+        // number as Σ state·4^k, built with integer ops.
         let mask = 0;
-        let inside = 0;
-        let outside = 0;
         for (let sy = 0; sy < SUB; sy++) {
           const line = (row * SUB + sy) * W + col * SUB;
-          for (let sx = 0; sx < SUB; sx++) {
-            const st = status[line + sx];
-            // 2-bit sub-cell state: 0 outside, 1 inside, 2 boundary
-            const code = st === 2 ? 1 : st === 1 ? 2 : 0;
-            if (code === 0) outside++;
-            else if (code === 1) inside++;
-            mask += code * POW4[sy * SUB + sx];
-          }
+          const shift = sy * SUB * 2;
+          mask |=
+            (STATE_CODE[status[line]] |
+              (STATE_CODE[status[line + 1]] << 2) |
+              (STATE_CODE[status[line + 2]] << 4) |
+              (STATE_CODE[status[line + 3]] << 6)) <<
+            shift;
         }
-        if (outside === SUB * SUB) continue;
+        if (mask === 0) continue;
         keys[total] = keyBase + col;
-        ents[total] = inside === SUB * SUB ? s * 2 + 1 : s * 2;
-        masks[total++] = mask;
+        ents[total] = mask === ALL_INSIDE ? s * 2 + 1 : s * 2;
+        masks[total++] = mask >>> 0;
       }
     }
   }
@@ -659,7 +679,7 @@ export function buildFenceIndex(
     },
     covers,
     search(bbox: BBox): number[] {
-      return tree.search({ minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3] }).map((t) => t.slot);
+      return treeOf().search({ minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3] }).map((t) => t.slot);
     },
     slotOf(id: string): number {
       return byId.get(id) ?? -1;
