@@ -445,7 +445,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     }
 
     // --- timers, listen ---
-    const port = await api.listen(config.PORT, config.HOST);
+    const port = await api.listen(config.PORT, config.HOST).catch((err: unknown) => {
+      throw new AppError(
+        'CONFIG_INVALID',
+        `the API cannot listen on ${config.HOST}:${config.PORT} (${String(err)}); set PORT/HOST to a free address`,
+      );
+    });
     log.info({ port, host: config.HOST }, `API listening on http://${config.HOST}:${port}`);
 
     every(10_000, () => pipeline.sweep(), 'presence-sweep');
