@@ -10,6 +10,11 @@ export interface DecisionGenOptions {
   subscribers: number;
   fromMs: number;
   spanMs: number;
+  /**
+   * Live order: timestamps advance from `fromMs` at this many rows per second of event time, as rows
+   * reach the writer in production. Unset: uniformly random over `spanMs` (every row its own report cell).
+   */
+  liveRowsPerSec?: number;
 }
 
 const REASONS = ['no_consent', 'cap_daily', 'cap_campaign', 'quiet_hours', 'not_in_segment', 'budget'];
@@ -39,7 +44,10 @@ export function createDecisionGen(o: DecisionGenOptions) {
       const c = Math.floor(rnd.next() * o.campaigns);
       const s = (c * 7919 + Math.floor(rnd.next() * o.storesPerCampaign)) % o.stores;
       const roll = rnd.next();
-      row.ts = o.fromMs + Math.floor(rnd.next() * o.spanMs);
+      const r = rnd.next();
+      row.ts = o.liveRowsPerSec
+        ? o.fromMs + Math.floor((n * 1000) / o.liveRowsPerSec)
+        : o.fromMs + Math.floor(r * o.spanMs);
       row.sid = `sid-${Math.floor(rnd.next() * o.subscribers)}`;
       row.tenant = `tenant-${c % 20}`;
       row.campaign_id = `camp-${c}`;
