@@ -85,19 +85,6 @@ export function fenceNear(fence: Fence, lon: number, lat: number, bufferM: numbe
   return false;
 }
 
-class GrowableInt32 {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-}
-
 function growInt32(a: Int32Array, min: number): Int32Array {
   if (a.length >= min) return a;
   const b = new Int32Array(Math.max(min, a.length * 2));
@@ -679,7 +666,9 @@ export function buildFenceIndex(
     },
     covers,
     search(bbox: BBox): number[] {
-      return treeOf().search({ minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3] }).map((t) => t.slot);
+      return treeOf()
+        .search({ minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3] })
+        .map((t) => t.slot);
     },
     slotOf(id: string): number {
       return byId.get(id) ?? -1;

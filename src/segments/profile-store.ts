@@ -27,6 +27,8 @@ export interface ProfileStore {
   /** Slots in use or freed: scans run over [0, highWater). */
   readonly highWater: number;
   readonly capacity: number;
+  /** Changes whenever a sid gains or loses its slot (insert, delete, clear): a cached slotOf stays valid while it is unchanged. */
+  readonly generation: number;
   /** Inserts or replaces the whole profile of sid; throws PROFILE_ROW_INVALID (nothing written) on a bad value. */
   upsert(sid: string, attrs: ProfileInput): number;
   /** Removes sid's profile; false when it was not there. */
@@ -59,6 +61,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const free: number[] = [];
   let highWater = 0;
   let size = 0;
+  let generation = 0;
   const scratch = new Float64Array(layout.attrs.length);
   const encoders = layout.attrs.map(createEncoder);
   const indexOf = new Map(layout.attrs.map((a, i) => [a.attr.name, i]));
@@ -144,6 +147,9 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     get capacity() {
       return capacity;
     },
+    get generation() {
+      return generation;
+    },
     upsert(sid, attrs) {
       checkSid(sid);
       encodeInto(attrs);
@@ -156,6 +162,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
         }
         index.set(sid, slot);
         size++;
+        generation++;
       }
       write(slot);
       return slot;
@@ -166,6 +173,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       for (let c = 0; c < cols.length; c++) cols[c][slot] = 0;
       free.push(slot);
       size--;
+      generation++;
       return true;
     },
     slotOf(sid) {
@@ -195,6 +203,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       free.length = 0;
       highWater = 0;
       size = 0;
+      generation++;
     },
     memory() {
       const columns = cols.reduce((n, c) => n + c.byteLength, 0);
