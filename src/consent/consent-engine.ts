@@ -1,6 +1,7 @@
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createKeywordMatcher, normalizeReply, STOP_KEYWORDS } from './keywords.ts';
+import { ShardedMap } from './sharded-map.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -102,7 +103,8 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   const log = opts.logger.child({ stage: 'consent' });
   const matchStop = createKeywordMatcher(opts.keywords ?? STOP_KEYWORDS);
   let declineDays = opts.brandDeclineDays ?? 30;
-  const state = new Map<string, number>();
+  // One entry per subscriber with a consent record: more than one V8 Map holds at national scale.
+  const state = new ShardedMap<number>(32);
   const declines = new Map<string, Map<string, number>>();
   let blocklist = new Set<string>();
   const listeners: OptOutListener[] = [];
