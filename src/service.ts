@@ -15,6 +15,7 @@ import { subscriberRoutes } from './api/routes/subscribers.ts';
 import {
   applyPolicy,
   type Campaign,
+  type CampaignService,
   createAudience,
   createCampaignService,
   createConversions,
@@ -30,7 +31,7 @@ import {
   type SendOrder,
 } from './campaigns/index.ts';
 import type { Config } from './config.ts';
-import { createConsentEngine, restoreConsent } from './consent/index.ts';
+import { type ConsentEngine, createConsentEngine, restoreConsent } from './consent/index.ts';
 import {
   createDirectory,
   createSmppSender,
@@ -64,9 +65,11 @@ import {
   createSegmentService,
   generateSubscribers,
   loadSegmentCatalogue,
+  type ProfileRepository,
+  type ProfileStore,
   type Segment,
 } from './segments/index.ts';
-import { createDefinitions, createStore, createWriter } from './store/index.ts';
+import { createDefinitions, createStore, createWriter, type Writer } from './store/index.ts';
 
 export interface Service {
   /** Port the API listens on. */
@@ -79,10 +82,35 @@ export interface Service {
   readonly stopped: Promise<void>;
 }
 
+/** What a first-start seed may fill: the benchmark's national-scale world, tests' fixtures. */
+export interface SeedContext {
+  profiles: ProfileStore;
+  repository: ProfileRepository;
+  consent: ConsentEngine;
+  campaigns: CampaignService;
+  writer: Writer;
+  /** The principal seeds act as (an admin named `system`). */
+  principal: typeof SYSTEM;
+}
+
+/** Embedding options (benchmarks, tests); `npm start` uses none. */
+export interface ServiceOptions {
+  /** Fills first-start data instead of the demo; runs before intake starts, only when no profiles were loaded. */
+  seed?: (ctx: SeedContext) => Promise<void>;
+  /** Subscriber directory (sid → phone number) instead of DIRECTORY_FILE / the demo's. */
+  directory?: Directory;
+  /** Called when an SMS submit is answered (or failed: result undefined). */
+  onSent?: (order: SendOrder, result: SendResult | undefined) => void;
+}
+
 const SYSTEM = { id: 'system', role: 'admin' as const };
 
 /** Starts the whole service on `config`. Throws AppError('CONFIG_INVALID' | 'STARTUP_FAILED') with a clear message. */
-export async function startService(config: Config, logger: Logger): Promise<Service> {
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<Service> {
   const log = logger.child({ stage: 'main' });
   const closers: { name: string; close: () => Promise<void> | void }[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -254,14 +282,16 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         tps: config.SMSC_SIM_TPS || 1000,
       }),
     ];
-    const directory: Directory = config.DIRECTORY_FILE
-      ? await loadDirectoryFile(config.DIRECTORY_FILE).catch((err: unknown) => {
-          throw new AppError('CONFIG_INVALID', `DIRECTORY_FILE ${config.DIRECTORY_FILE}: ${String(err)}`);
-        })
-      : config.DEMO
-        ? createDirectory(demoDirectory(config.DEMO_SUBSCRIBERS))
-        : createDirectory([]);
-    if (!config.DIRECTORY_FILE && !config.DEMO) {
+    const directory: Directory = options.directory
+      ? options.directory
+      : config.DIRECTORY_FILE
+        ? await loadDirectoryFile(config.DIRECTORY_FILE).catch((err: unknown) => {
+            throw new AppError('CONFIG_INVALID', `DIRECTORY_FILE ${config.DIRECTORY_FILE}: ${String(err)}`);
+          })
+        : config.DEMO
+          ? createDirectory(demoDirectory(config.DEMO_SUBSCRIBERS))
+          : createDirectory([]);
+    if (!options.directory && !config.DIRECTORY_FILE && !config.DEMO) {
       log.warn('no DIRECTORY_FILE and DEMO is off: no subscriber has a phone number, nothing will be sent');
     }
     const outbox = await openOutbox({
@@ -317,6 +347,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         });
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
+      if (options.onSent) {
+        const onSent = options.onSent;
+        void p.then((r) => onSent(o, r));
+      }
     };
     const decider = createDecider({ engine, followUps, sink: writer, send, clock: Date.now, logger });
 
@@ -380,8 +414,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     });
     closers.push({ name: 'api', close: () => api.close() });
     applyPolicy(await campaigns.getPolicy(), { engine, consent });
-    if (config.DEMO && loaded.loaded === 0 && profiles.size === 0) {
-      await loadDemo();
+    if (loaded.loaded === 0 && profiles.size === 0) {
+      if (options.seed) {
+        await options.seed({ profiles, repository, consent, campaigns, writer, principal: SYSTEM });
+        await writer.flush();
+      } else if (config.DEMO) await loadDemo();
     }
     await reload('campaigns');
     const restored = await restoreDecideState({ store, engine, promoCodes, followUps, nowMs });
