@@ -41,6 +41,27 @@ export interface ReceiptTrackerOptions {
 interface Ref {
   msg: TrackedMessage;
   part: number;
+  /** The submit_sm_resp id was all digits (decimal, or hex without letters). */
+  digits: boolean;
+}
+
+/**
+ * How a receipt spells the submit_sm_resp id it answers: the same way, the decimal submit id written
+ * in hex (Net::SMPP), or the hex submit id written in decimal.
+ */
+type Spelling = 'same' | 'hex_receipt' | 'decimal_receipt';
+const SPELLINGS: readonly Spelling[] = ['same', 'hex_receipt', 'decimal_receipt'];
+
+interface Candidate {
+  ref: Ref;
+  spelling: Spelling;
+}
+
+interface Parked {
+  receipts: Receipt[];
+  /** The receipt id's digits read as hex (alternateSmscId); set only for an all-digit id. */
+  alt: string | undefined;
+  untilMs: number;
 }
 
 const SUCCESS: MessageState = 'delivered';
@@ -48,12 +69,17 @@ const SUCCESS: MessageState = 'delivered';
 /**
  * Correlates delivery receipts with submitted parts by normalised SMSC id. Receipts may come before
  * the submit_sm_resp (parked, then matched), twice, or out of order: a part's state only moves
- * forward and never leaves a final state.
+ * forward and never leaves a final state. An all-digit id may be decimal or hex, so one receipt can
+ * fit two parts; the spelling this SMSC's unambiguous receipts used decides between them.
  */
 export function createReceiptTracker(opts: ReceiptTrackerOptions): ReceiptTracker {
   const parkMs = opts.parkMs ?? 120_000;
+  // Parts by their submit id as normalised, and (all-digit ids) by the same digits read as hex.
   const byId = new Map<string, Ref>();
-  const parked = new Map<string, { receipts: Receipt[]; untilMs: number }>();
+  const byAltId = new Map<string, Ref>();
+  const parked = new Map<string, Parked>();
+  const parkedByAlt = new Map<string, string>();
+  const seen: Record<Spelling, number> = { same: 0, hex_receipt: 0, decimal_receipt: 0 };
 
   const apply = (ref: Ref, receipt: Receipt): 'applied' | 'ignored' => {
     const { msg, part } = ref;
@@ -69,43 +95,108 @@ export function createReceiptTracker(opts: ReceiptTrackerOptions): ReceiptTracke
     return 'applied';
   };
 
-  const find = (id: string, rawId: string | undefined): Ref | undefined => {
-    const ref = byId.get(id);
-    if (ref || rawId === undefined) return ref;
-    const alt = alternateSmscId(rawId);
-    return alt === undefined ? undefined : byId.get(alt);
+  /** The spelling this SMSC uses once at least 3 unambiguous receipts, and most of them, showed it. */
+  const usual = (): Spelling | undefined => {
+    let total = 0;
+    let best: Spelling = 'same';
+    for (const k of SPELLINGS) {
+      total += seen[k];
+      if (seen[k] > seen[best]) best = k;
+    }
+    return seen[best] >= 3 && seen[best] * 2 > total ? best : undefined;
+  };
+
+  // A receipt id (digits or not) against a part found under the receipt's own key, under the receipt's
+  // digits read as hex, or under the part's digits read as hex.
+  const spellingOf = (receiptDigits: boolean, ref: Ref, via: 'id' | 'receipt_alt' | 'part_alt'): Spelling => {
+    if (via === 'receipt_alt') return ref.digits ? 'hex_receipt' : 'same';
+    if (via === 'part_alt') return receiptDigits ? 'decimal_receipt' : 'same';
+    if (receiptDigits === ref.digits) return 'same';
+    return receiptDigits ? 'decimal_receipt' : 'hex_receipt';
+  };
+
+  const candidates = (receipt: Receipt, alt: string | undefined): Candidate[] => {
+    const digits = alt !== undefined;
+    const found: Candidate[] = [];
+    const a = byId.get(receipt.id);
+    if (a) found.push({ ref: a, spelling: spellingOf(digits, a, 'id') });
+    const b = alt === undefined ? undefined : byId.get(alt);
+    if (b && b !== a) found.push({ ref: b, spelling: spellingOf(digits, b, 'receipt_alt') });
+    const c = byAltId.get(receipt.id);
+    if (c && c !== a && c !== b) found.push({ ref: c, spelling: spellingOf(digits, c, 'part_alt') });
+    return found;
+  };
+
+  const unpark = (key: string): Parked | undefined => {
+    const p = parked.get(key);
+    if (p === undefined) return undefined;
+    parked.delete(key);
+    if (p.alt !== undefined && parkedByAlt.get(p.alt) === key) parkedByAlt.delete(p.alt);
+    return p;
+  };
+
+  const park = (receipt: Receipt, alt: string | undefined, nowMs: number): 'parked' => {
+    const p = parked.get(receipt.id);
+    if (p) p.receipts.push(receipt);
+    else {
+      parked.set(receipt.id, { receipts: [receipt], alt, untilMs: nowMs + parkMs });
+      if (alt !== undefined) parkedByAlt.set(alt, receipt.id);
+    }
+    return 'parked';
   };
 
   return {
     register(msg, part, rawSmscId, nowMs) {
       if (rawSmscId === '') return;
-      const ref: Ref = { msg, part };
-      const ids = [normaliseSmscId(rawSmscId)];
+      const id = normaliseSmscId(rawSmscId);
       const alt = alternateSmscId(rawSmscId);
-      if (alt !== undefined) ids.push(alt);
-      for (const id of ids) {
-        byId.set(id, ref);
-        const p = parked.get(id);
-        if (p && p.untilMs >= nowMs) {
-          parked.delete(id);
-          for (const r of p.receipts) apply(ref, r);
-        }
+      const ref: Ref = { msg, part, digits: alt !== undefined };
+      byId.set(id, ref);
+      if (alt !== undefined) byAltId.set(alt, ref);
+      // Receipts that came first, under the receipt's key, its digits read as hex, or this id's hex reading.
+      const expected = usual();
+      const keys: [string | undefined, 'id' | 'receipt_alt' | 'part_alt'][] = [
+        [id, 'id'],
+        [parkedByAlt.get(id), 'receipt_alt'],
+        [alt, 'part_alt'],
+      ];
+      for (const [key, via] of keys) {
+        const p = key === undefined ? undefined : parked.get(key);
+        if (p === undefined || key === undefined) continue;
+        const spelling = spellingOf(p.alt !== undefined, ref, via);
+        if (expected !== undefined && spelling !== expected) continue;
+        unpark(key);
+        if (p.untilMs < nowMs) continue;
+        for (const r of p.receipts) if (apply(ref, r) === 'applied') seen[spelling]++;
       }
     },
     receive(receipt, rawId, nowMs) {
-      const ref = find(receipt.id, rawId);
-      if (ref) return apply(ref, receipt);
-      const p = parked.get(receipt.id);
-      if (p) p.receipts.push(receipt);
-      else parked.set(receipt.id, { receipts: [receipt], untilMs: nowMs + parkMs });
-      return 'parked';
+      const alt = rawId === undefined ? undefined : alternateSmscId(rawId);
+      const found = candidates(receipt, alt);
+      const live = found.filter((c) => isStateAdvance(c.ref.msg.states[c.ref.part], receipt.state));
+      const expected = usual();
+      if (expected === undefined) {
+        const pick = live[0] ?? found[0];
+        if (pick === undefined) return park(receipt, alt, nowMs);
+        if (found.length === 1 && live.length === 1) seen[pick.spelling]++;
+        return apply(pick.ref, receipt);
+      }
+      const pick = live.find((c) => c.spelling === expected);
+      if (pick) {
+        if (found.length === 1) seen[pick.spelling]++;
+        return apply(pick.ref, receipt);
+      }
+      // A repeat for a part spelled the usual way; otherwise its part is not registered yet.
+      if (found.some((c) => c.spelling === expected)) return 'ignored';
+      return park(receipt, alt, nowMs);
     },
     sweep(nowMs) {
       for (const [id, ref] of byId) if (ref.msg.expiresAtMs < nowMs) byId.delete(id);
+      for (const [id, ref] of byAltId) if (ref.msg.expiresAtMs < nowMs) byAltId.delete(id);
       let orphans = 0;
       for (const [id, p] of parked) {
         if (p.untilMs < nowMs) {
-          parked.delete(id);
+          unpark(id);
           orphans += p.receipts.length;
         }
       }
