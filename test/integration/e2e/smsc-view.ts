@@ -8,6 +8,8 @@ import { decodeUcs2, readConcatUdh } from '../../../src/deliver/segmentation.ts'
 
 /** One accepted submit_sm. */
 export interface SmscPart {
+  /** Position among every submit_sm the SMSC received (0 = first). */
+  n: number;
   destination: string;
   source: string;
   sourceTon: number;
@@ -35,8 +37,10 @@ export interface SmscMessage {
 
 export function simulatorParts(sim: SmscSimulator): SmscPart[] {
   return sim.stats.submits
-    .filter((s) => s.status === 0)
-    .map((s) => ({
+    .map((s, n) => ({ s, n }))
+    .filter(({ s }) => s.status === 0)
+    .map(({ s, n }) => ({
+      n,
       destination: s.destination,
       source: s.source,
       sourceTon: s.sourceTon,
@@ -136,7 +140,8 @@ export async function startNetSmppSmsc(): Promise<NetSmppSmsc> {
     parts: () =>
       lines
         .filter((l) => l[0] === 'SUBMIT')
-        .map((l) => ({
+        .map((l, n) => ({
+          n,
           dataCoding: Number(l[2]),
           esmClass: Number(l[3]),
           sourceTon: Number(l[4]),
