@@ -10,6 +10,7 @@ import { consentRoutes } from './api/routes/consent.ts';
 import { conversionRoutes } from './api/routes/conversions.ts';
 import { pingRoutes } from './api/routes/pings.ts';
 import { policyRoutes } from './api/routes/policy.ts';
+import { reportRoutes } from './api/routes/reports.ts';
 import { segmentRoutes } from './api/routes/segments.ts';
 import { subscriberRoutes } from './api/routes/subscribers.ts';
 import {
@@ -69,7 +70,7 @@ import {
   type ProfileStore,
   type Segment,
 } from './segments/index.ts';
-import { createDefinitions, createStore, createWriter, type Writer } from './store/index.ts';
+import { createDefinitions, createReports, createStore, createWriter, type Writer } from './store/index.ts';
 
 export interface Service {
   /** Port the API listens on. */
@@ -397,6 +398,11 @@ export async function startService(
       ...conversionRoutes({ conversions }),
       ...segmentRoutes({ segments, profiles }),
       ...subscriberRoutes({ profiles, repository, importLimit: config.PROFILES_IMPORT_LIMIT }),
+      ...reportRoutes({
+        reports: createReports({ store, minGroupSize: config.REPORT_MIN_GROUP_SIZE }),
+        campaigns,
+        fences: matcher,
+      }),
     ];
     const api = await createApiStage({
       logger,
