@@ -240,19 +240,26 @@ export async function startService(
     let campaignCount = 0;
     let fenceVersion = -1;
     let reloading = Promise.resolve();
-    const reload = (what: 'campaigns' | 'policy' | 'fences') => {
+    // Campaign/fence reloads are coalesced: changes arriving while one waits share it (a burst of
+    // campaign edits, a catalogue import) instead of each recompiling every campaign.
+    let queuedReload: Promise<void> | undefined;
+    const reload = (what: 'campaigns' | 'policy' | 'fences'): Promise<void> => {
+      if (what !== 'policy' && queuedReload) return queuedReload;
       reloading = reloading.then(async () => {
         if (what === 'policy') {
           applyPolicy(await campaigns.getPolicy(), { engine, consent });
           return;
         }
+        queuedReload = undefined;
         fenceVersion = matcher.snapshot().version;
         const all = await campaigns.all();
         engine.setCampaigns(all, fenceInfos());
         engine.warmMeasures();
         campaignCount = all.filter((c) => c.status === 'active').length;
       });
-      return reloading.catch((err) => log.error({ err, what }, 'reloading campaigns failed'));
+      const done = reloading.catch((err) => log.error({ err, what }, 'reloading campaigns failed'));
+      if (what !== 'policy') queuedReload = done;
+      return done;
     };
 
     // --- deliver -------------------------------------------------------------------------------------

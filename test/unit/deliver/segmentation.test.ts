@@ -6,6 +6,7 @@ import {
   encodeSms,
   measureSms,
   readConcatUdh,
+  referenceParts,
   splitText,
 } from '../../../src/deliver/segmentation.ts';
 
@@ -87,6 +88,11 @@ test('the part count of our splitter always equals the segment calculator librar
     const m = measureSms(text);
     const enc = encodeSms(text, 1);
     assert.equal(enc.parts.length, m.parts, `seed ${seed}: parts differ for ${JSON.stringify(text)}`);
+    assert.equal(
+      referenceParts(text),
+      m.parts,
+      `seed ${seed}: library disagrees for ${JSON.stringify(text)}`,
+    );
     assert.equal(reassemble(text), text, `seed ${seed}: round trip failed`);
     for (const p of enc.parts) assert.ok(p.length <= 160, `seed ${seed}: part too long`);
   }
