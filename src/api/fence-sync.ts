@@ -30,18 +30,27 @@ export function createFenceSync(opts: {
   let sinceMs = opts.sinceMs ?? Date.now();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
-  const seen = new Map<string, number>();
+  // (id, version) applied within the overlap window, with the time it was written: pruned as the
+  // window moves on, so the map stays as small as the recent changes.
+  const seen = new Map<string, { version: number; atMs: number }>();
 
   const poll = async (): Promise<number> => {
-    const { upserts, removed, untilMs } = await opts.geofences.changedSince(sinceMs - overlapMs);
+    const from = sinceMs - overlapMs;
+    const { upserts, removed, untilMs } = await opts.geofences.changedSince(
+      from,
+      (id, version) => seen.get(id)?.version === version,
+    );
     sinceMs = Math.max(sinceMs, untilMs);
     // The overlap re-reads recent changes: apply each (id, version) once.
-    const fresh = upserts.filter((c) => seen.get(c.id) !== c.version);
-    const gone = removed.filter((c) => seen.get(c.id) !== c.version);
+    const fresh = upserts.filter((c) => seen.get(c.id)?.version !== c.version);
+    const gone = removed.filter((c) => seen.get(c.id)?.version !== c.version);
     if (fresh.length > 0) opts.matcher.upsert(fresh.map((c) => c.fence!));
     if (gone.length > 0) opts.matcher.remove(gone.map((c) => c.id));
-    for (const c of [...fresh, ...gone]) seen.set(c.id, c.version);
-    if (seen.size > 100_000) seen.clear();
+    for (const c of [...fresh, ...gone]) seen.set(c.id, { version: c.version, atMs: untilMs });
+    const horizon = sinceMs - overlapMs;
+    if (seen.size > 0 && fresh.length + gone.length === 0) {
+      for (const [id, e] of seen) if (e.atMs < horizon) seen.delete(id);
+    }
     return fresh.length + gone.length;
   };
 

@@ -447,10 +447,18 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     setCampaigns(campaigns, fences) {
       const fenceList = [...fences];
       const nextByFence = new Map<string, FenceRuntime>();
-      for (const f of fenceList) nextByFence.set(f.id, { info: f, zone: zoneOf(f.timeZone), campaigns: [] });
+      // Fences by tenant: a campaign only ever covers its own tenant's (100k fences × 500 campaigns
+      // would otherwise be 50 M tests per reload).
+      const byTenant = new Map<string, FenceInfo[]>();
+      for (const f of fenceList) {
+        nextByFence.set(f.id, { info: f, zone: zoneOf(f.timeZone), campaigns: [] });
+        const list = byTenant.get(f.tenant);
+        if (list) list.push(f);
+        else byTenant.set(f.tenant, [f]);
+      }
       const nextById = new Map<string, CompiledCampaign>();
       for (const campaign of campaigns) {
-        const ids = resolveFences(campaign, fenceList);
+        const ids = resolveFences(campaign, byTenant.get(campaign.tenant) ?? []);
         const key = keyOf(campaign.id);
         const c = compileCampaign(campaign, key, ids, zoneOf, (t) => fnv1a(t));
         nextById.set(c.id, c);

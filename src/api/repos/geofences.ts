@@ -49,7 +49,14 @@ export interface GeofenceRepo {
   /** Every live fence, revalidated against the current limits (for the matcher at start-up). */
   all(): Promise<Fence[]>;
   /** Fences changed (written or deleted) after `sinceMs`, for keeping other instances' matchers current. */
-  changedSince(sinceMs: number): Promise<{ upserts: FenceChange[]; removed: FenceChange[]; untilMs: number }>;
+  /**
+   * Fences written after `sinceMs`. `known(id, version)` true skips a change already applied: only its
+   * id, version and time are read, so re-reading an overlap window stays cheap however big it is.
+   */
+  changedSince(
+    sinceMs: number,
+    known?: (id: string, version: number) => boolean,
+  ): Promise<{ upserts: FenceChange[]; removed: FenceChange[]; untilMs: number }>;
   /** Writes a new version; expectedVersion 0 = must not exist. Stale → VERSION_CONFLICT. */
   put(fence: Fence, opts: { expectedVersion: number; actor: string }): Promise<number>;
   remove(id: string, opts: { expectedVersion?: number; actor: string }): Promise<number>;
@@ -193,20 +200,35 @@ export function createGeofenceRepo(opts: {
         afterId = rows[rows.length - 1].id;
       }
     },
-    async changedSince(sinceMs) {
-      const rows = await store.query<Row>(
-        `SELECT ${COLS} FROM ${table} FINAL WHERE updated_at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY updated_at`,
+    async changedSince(sinceMs, known) {
+      const heads = await store.query<{
+        id: string;
+        version: string | number;
+        updated_at_ms: string | number;
+      }>(
+        `SELECT id, version, toUnixTimestamp64Milli(updated_at) AS updated_at_ms FROM ${table} FINAL WHERE updated_at > fromUnixTimestamp64Milli({since:Int64})`,
         { since: sinceMs },
       );
+      let untilMs = sinceMs;
+      const wanted: string[] = [];
+      for (const h of heads) {
+        untilMs = Math.max(untilMs, Number(h.updated_at_ms));
+        if (!known?.(h.id, Number(h.version))) wanted.push(h.id);
+      }
       const upserts: FenceChange[] = [];
       const removed: FenceChange[] = [];
-      let untilMs = sinceMs;
-      for (const r of rows) {
-        const s = toStored(r);
-        untilMs = Math.max(untilMs, s.updatedAtMs);
-        const fence = s.deleted ? undefined : revalidate(s);
-        if (fence) upserts.push({ id: s.id, version: s.version, fence });
-        else removed.push({ id: s.id, version: s.version });
+      for (let i = 0; i < wanted.length; i += 10_000) {
+        const rows = await store.query<Row>(
+          `SELECT ${COLS} FROM ${table} FINAL WHERE id IN {ids:Array(String)} ORDER BY updated_at`,
+          { ids: wanted.slice(i, i + 10_000) },
+        );
+        for (const r of rows) {
+          const s = toStored(r);
+          untilMs = Math.max(untilMs, s.updatedAtMs);
+          const fence = s.deleted ? undefined : revalidate(s);
+          if (fence) upserts.push({ id: s.id, version: s.version, fence });
+          else removed.push({ id: s.id, version: s.version });
+        }
       }
       return { upserts, removed, untilMs };
     },
