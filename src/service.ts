@@ -105,6 +105,7 @@ export interface ServiceOptions {
 }
 
 const SYSTEM = { id: 'system', role: 'admin' as const };
+const CHANGE_DEBOUNCE_MS = 200;
 
 /** Starts the whole service on `config`. Throws AppError('CONFIG_INVALID' | 'STARTUP_FAILED') with a clear message. */
 export async function startService(
@@ -227,7 +228,7 @@ export async function startService(
       segments: { get: (id) => segments.get(id)?.segment },
       measure: measureSms,
       promoCodeLength: promoCodes.length,
-      onChange: (what) => void reload(what),
+      onChange: (what) => changed(what),
     });
     const conversions = createConversions({
       promoCodes,
@@ -261,6 +262,18 @@ export async function startService(
       if (what !== 'policy') queuedReload = done;
       return done;
     };
+
+    // Edits come in bursts (a retailer's campaign list, approvals): policy applies at once, campaign
+    // edits within CHANGE_DEBOUNCE_MS, one recompile for the whole burst.
+    let changeTimer: NodeJS.Timeout | undefined;
+    const changed = (what: 'campaigns' | 'policy') => {
+      if (what === 'policy') return void reload('policy');
+      changeTimer ??= setTimeout(() => {
+        changeTimer = undefined;
+        void reload('campaigns');
+      }, CHANGE_DEBOUNCE_MS);
+    };
+    closers.push({ name: 'campaign-changes', close: () => clearTimeout(changeTimer) });
 
     // --- deliver -------------------------------------------------------------------------------------
     let simulator: SmscSimulator | undefined;
@@ -377,6 +390,8 @@ export async function startService(
       },
       async drain() {
         if (pending.size > 0) await Promise.all(pending);
+        // Offsets are committed after this: the batch's SMS orders must be journaled (not sent) by then.
+        await sender.journaled();
         await writer.flush();
       },
     };
@@ -446,6 +461,16 @@ export async function startService(
       },
       'state loaded',
     );
+    // Orders the last run left queued (crash or shutdown) go first, consent re-checked as restored.
+    const recovering = sender.recover().then(
+      () => undefined,
+      (err: unknown) => {
+        log.error({ err }, 'sending orders queued by the previous run failed');
+        return undefined;
+      },
+    );
+    inFlight.add(recovering);
+    void recovering.finally(() => inFlight.delete(recovering));
 
     let kafka: Kafka | undefined;
     let kafkaSource: ReturnType<typeof createKafkaPingSource> | undefined;
@@ -529,7 +554,8 @@ export async function startService(
           await s.stop().catch((err) => log.warn({ err, source: s.kind }, 'stop failed'));
         // 2. in-flight decisions
         await pipeline.flush().catch((err) => log.warn({ err }, 'flushing the pipeline failed'));
-        // 3. SMPP responses still outstanding, up to the timeout
+        // 3. SMPP responses still outstanding, up to the timeout (orders still queued then stay
+        // journaled and the next start sends them)
         const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
         while (Date.now() < deadline && (inFlight.size > 0 || busy(sender.status()))) {
           await new Promise((r) => setTimeout(r, 50));

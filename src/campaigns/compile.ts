@@ -60,12 +60,17 @@ const TRIGGER_KIND = { enter: 0, dwell: 1, exit: 2 } as const;
 
 /** Fence ids a campaign targets: its ids and tags, only among fences of its own tenant. */
 export function resolveFences(campaign: Campaign, fences: Iterable<FenceInfo>): string[] {
+  return resolveFenceInfos(campaign, fences).map((f) => f.id);
+}
+
+/** The fences a campaign covers: its tenant's fences named by id or carrying one of its tags. */
+export function resolveFenceInfos(campaign: Campaign, fences: Iterable<FenceInfo>): FenceInfo[] {
   const ids = new Set(campaign.fences.ids);
   const tags = new Set(campaign.fences.tags);
-  const out: string[] = [];
+  const out: FenceInfo[] = [];
   for (const f of fences) {
     if (f.tenant !== campaign.tenant) continue;
-    if (ids.has(f.id) || f.tags.some((t) => tags.has(t))) out.push(f.id);
+    if (ids.has(f.id) || f.tags.some((t) => tags.has(t))) out.push(f);
   }
   return out;
 }

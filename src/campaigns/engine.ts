@@ -1,6 +1,6 @@
 import type { ConsentVerdict } from '../consent/index.ts';
 import type { PresenceEvent } from '../presence/types.ts';
-import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFences } from './compile.ts';
+import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFenceInfos } from './compile.ts';
 import { type Counters, createCounters, entryCampaign, entryKind, type SidHistory } from './counters.ts';
 import { fnv1a, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
@@ -445,25 +445,36 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
 
   const engine: DecisionEngine = {
     setCampaigns(campaigns, fences) {
-      const fenceList = [...fences];
-      const nextByFence = new Map<string, FenceRuntime>();
-      // Fences by tenant: a campaign only ever covers its own tenant's (100k fences × 500 campaigns
-      // would otherwise be 50 M tests per reload).
+      // Only fences some campaign covers get a runtime entry (an event elsewhere decides nothing), and
+      // a campaign only looks at its own tenant's fences: 100k fences × 500 campaigns stays cheap.
       const byTenant = new Map<string, FenceInfo[]>();
-      for (const f of fenceList) {
-        nextByFence.set(f.id, { info: f, zone: zoneOf(f.timeZone), campaigns: [] });
+      for (const f of fences) {
         const list = byTenant.get(f.tenant);
         if (list) list.push(f);
         else byTenant.set(f.tenant, [f]);
       }
+      const nextByFence = new Map<string, FenceRuntime>();
       const nextById = new Map<string, CompiledCampaign>();
       for (const campaign of campaigns) {
-        const ids = resolveFences(campaign, byTenant.get(campaign.tenant) ?? []);
+        const covered = resolveFenceInfos(campaign, byTenant.get(campaign.tenant) ?? []);
         const key = keyOf(campaign.id);
-        const c = compileCampaign(campaign, key, ids, zoneOf, (t) => fnv1a(t));
+        const c = compileCampaign(
+          campaign,
+          key,
+          covered.map((f) => f.id),
+          zoneOf,
+          (t) => fnv1a(t),
+        );
         nextById.set(c.id, c);
         byKey[key] = c;
-        for (const id of ids) nextByFence.get(id)?.campaigns.push(c);
+        for (const f of covered) {
+          let fr = nextByFence.get(f.id);
+          if (!fr) {
+            fr = { info: f, zone: zoneOf(f.timeZone), campaigns: [] };
+            nextByFence.set(f.id, fr);
+          }
+          fr.campaigns.push(c);
+        }
       }
       for (const fr of nextByFence.values())
         fr.campaigns.sort((a, b) => b.priority - a.priority || a.key - b.key);
