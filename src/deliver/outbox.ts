@@ -19,16 +19,53 @@ export interface OutboxIntent {
   tsMs: number;
 }
 
+/**
+ * An order the sender accepted into its queue, with what it takes to send it again after a restart.
+ * Never the phone number: the directory gives it back by `sid`.
+ */
+export interface OutboxOrder {
+  id: string;
+  key: string;
+  sid: string;
+  campaignId: string;
+  fenceId: string;
+  storeId: string;
+  tenant: string;
+  senderId: string;
+  text: string;
+  validityMinutes: number;
+  /** When the sender accepted it: validity runs from here, across restarts too. */
+  tsMs: number;
+}
+
+/** A message whose outcome the previous run journaled shortly before it ended. */
+export interface OutboxSettled {
+  intent: OutboxIntent;
+  status: string;
+  tsMs: number;
+}
+
 export interface Outbox {
   /** Intents found without an outcome when the journal was opened: in flight at a crash. */
   readonly recovered: readonly OutboxIntent[];
-  /** True when the key was ever written (sent, failed, unknown or in flight). */
+  /** Orders found queued with no intent when the journal was opened: never submitted, to send now. */
+  readonly recoveredQueued: readonly OutboxOrder[];
+  /**
+   * Messages settled within the last seconds of the previous run (journal time): their `messages`
+   * rows may have died in the store writer's buffer with the process.
+   */
+  readonly recentlySettled: readonly OutboxSettled[];
+  /** True when the key was ever written (queued, sent, failed, unknown or in flight). */
   has(key: string): boolean;
+  /** Journals an accepted order (group commit) and resolves once it is on disk; the key is taken at once. */
+  enqueue(order: OutboxOrder): Promise<void>;
   /** Writes the intent and resolves once it is on disk (fdatasync); only then may the SMS be submitted. */
   intend(intent: OutboxIntent): Promise<void>;
   /** Records the outcome; rides along with the next group commit (a lost outcome reads as `unknown`). */
   settle(id: string, status: string): void;
-  /** Forgets an intent none of whose parts was written (graceful shutdown): the key may be sent later. */
+  /** Withdraws the intent of a message none of whose parts was written (shutdown): it is queued again. */
+  requeue(id: string): void;
+  /** Forgets an intent none of whose parts was written: the key may be sent later. */
   release(id: string, key: string): void;
   readonly pending: number;
   close(): Promise<void>;
@@ -41,6 +78,8 @@ export interface OutboxOptions {
   retentionDays?: number;
   /** The journal is compacted in place once it grows past this many bytes. */
   maxBytes?: number;
+  /** How far back from the journal's last record `recentlySettled` reaches. */
+  settledTailMs?: number;
   nowMs?: () => number;
 }
 
@@ -51,18 +90,26 @@ interface KeyEntry {
 
 /**
  * The at-most-once outbox: an append-only JSON-lines journal under DATA_DIR with group commit.
- * Intents of all messages submitted in one event-loop turn share one write + fdatasync, so the
- * durability costs about one disk flush per batch instead of one per message, which a ClickHouse
- * insert per message could not match. Outcomes end up in the store's `messages` table through the
- * sender's sink; the journal only has to remember keys and unfinished intents.
+ * Orders accepted into the queue and intents of messages about to be submitted, all in one
+ * event-loop turn, share one write + fdatasync, so durability costs about one disk flush per batch
+ * instead of one per message, which a ClickHouse insert per message could not match. Outcomes end
+ * up in the store's `messages` table through the sender's sink; the journal only has to remember
+ * keys, queued orders and unfinished intents.
+ *
+ * Records: Q order queued, I intent (a part may leave), D outcome, B intent withdrawn (back to
+ * queued), R intent and key forgotten, K a key (compaction). An order with an intent is never
+ * recovered as queued: only a B proves none of its parts was written.
  */
 export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   const now = opts.nowMs ?? Date.now;
   const retentionMs = (opts.retentionDays ?? 2) * 86_400_000;
+  const tailMs = opts.settledTailMs ?? 15_000;
   await mkdir(opts.dir, { recursive: true });
   const path = join(opts.dir, 'outbox.jsonl');
   const keys = new Map<string, KeyEntry>();
-  const open_ = new Map<string, OutboxIntent>();
+  // Orders accepted and not finished; intents journaled without an outcome (both kept by compaction).
+  const openQueued = new Map<string, OutboxOrder>();
+  const openIntents = new Map<string, OutboxIntent>();
 
   let text = '';
   try {
@@ -71,6 +118,8 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   let torn = 0;
+  let lastTsMs = 0;
+  const settled: OutboxSettled[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
     let rec: any;
@@ -82,33 +131,54 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       continue;
     }
     if (rec.t === 'K') keys.set(rec.k, { id: rec.id, tsMs: rec.ts });
-    else if (rec.t === 'I') {
+    else if (rec.t === 'Q') {
+      keys.set(rec.q.key, { id: rec.q.id, tsMs: rec.q.tsMs });
+      openQueued.set(rec.q.id, rec.q);
+      lastTsMs = Math.max(lastTsMs, rec.q.tsMs);
+    } else if (rec.t === 'I') {
       keys.set(rec.i.key, { id: rec.i.id, tsMs: rec.i.tsMs });
-      open_.set(rec.i.id, rec.i);
-    } else if (rec.t === 'D') open_.delete(rec.id);
+      openIntents.set(rec.i.id, rec.i);
+      lastTsMs = Math.max(lastTsMs, rec.i.tsMs);
+    } else if (rec.t === 'D') {
+      const intent = openIntents.get(rec.id);
+      if (intent && typeof rec.ts === 'number') {
+        settled.push({ intent, status: rec.s, tsMs: rec.ts });
+        lastTsMs = Math.max(lastTsMs, rec.ts);
+      }
+      openIntents.delete(rec.id);
+      openQueued.delete(rec.id);
+    } else if (rec.t === 'B') openIntents.delete(rec.id);
     else if (rec.t === 'R') {
-      open_.delete(rec.id);
+      openIntents.delete(rec.id);
+      openQueued.delete(rec.id);
       keys.delete(rec.k);
     }
   }
   if (torn > 0) opts.logger.warn({ torn }, 'outbox journal had torn lines');
-  const recovered = [...open_.values()];
+  const recovered = [...openIntents.values()];
+  // At most once: an order that reached an intent may have left, so only intent-less ones are resent.
+  for (const id of openIntents.keys()) openQueued.delete(id);
+  const recoveredQueued = [...openQueued.values()];
+  const recentlySettled = settled.filter((x) => x.tsMs >= lastTsMs - tailMs);
+  // Recovered intents are settled `unknown` by the sender; from here on they are plain keys.
+  openIntents.clear();
 
   const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-  // Intents journaled in this run without an outcome yet (kept across a rotation).
-  const openIntents = new Map<string, OutboxIntent>();
 
-  // Compaction: keys within retention plus open intents, written atomically (tmp + fsync + rename).
+  // Compaction: keys within retention plus open orders and intents, written atomically (tmp + fsync
+  // + rename). An order with an open intent keeps both records, so a later B finds the order.
   const writeCompacted = async (): Promise<number> => {
     const cutoff = now() - retentionMs;
     const lines: string[] = [];
     for (const [k, e] of keys) {
-      if (e.tsMs < cutoff && !openIntents.has(e.id)) {
+      const open_ = openIntents.has(e.id) || openQueued.has(e.id);
+      if (e.tsMs < cutoff && !open_) {
         keys.delete(k);
         continue;
       }
-      if (!openIntents.has(e.id)) lines.push(JSON.stringify({ t: 'K', k, id: e.id, ts: e.tsMs }));
+      if (!open_) lines.push(JSON.stringify({ t: 'K', k, id: e.id, ts: e.tsMs }));
     }
+    for (const q of openQueued.values()) lines.push(JSON.stringify({ t: 'Q', q }));
     for (const i of openIntents.values()) lines.push(JSON.stringify({ t: 'I', i }));
     const body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
     const tmp = `${path}.tmp`;
@@ -162,31 +232,55 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     if (!flushing) flushing = new Promise<void>((r) => setImmediate(r)).then(flush);
   };
 
+  const commit = (record: unknown): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      buffer.push(`${JSON.stringify(record)}\n`);
+      waiters.push({ resolve, reject });
+      schedule();
+    });
+
   return {
     recovered,
+    recoveredQueued,
+    recentlySettled,
     has: (key) => keys.has(key),
+    enqueue(order) {
+      if (closed) return Promise.reject(new AppError('DELIVERY_UNKNOWN', 'outbox is closed'));
+      if (keys.has(order.key)) {
+        return Promise.reject(new AppError('VERSION_CONFLICT', 'idempotency key already used'));
+      }
+      keys.set(order.key, { id: order.id, tsMs: order.tsMs });
+      openQueued.set(order.id, order);
+      return commit({ t: 'Q', q: order });
+    },
     intend(intent) {
       if (closed) return Promise.reject(new AppError('DELIVERY_UNKNOWN', 'outbox is closed'));
-      if (keys.has(intent.key)) {
+      const known = keys.get(intent.key);
+      // The key is taken unless this is the intent of the very order that took it.
+      const ownOrder = known?.id === intent.id && openQueued.has(intent.id) && !openIntents.has(intent.id);
+      if (known && !ownOrder) {
         return Promise.reject(new AppError('VERSION_CONFLICT', 'idempotency key already used'));
       }
       keys.set(intent.key, { id: intent.id, tsMs: intent.tsMs });
       openIntents.set(intent.id, intent);
-      return new Promise<void>((resolve, reject) => {
-        buffer.push(`${JSON.stringify({ t: 'I', i: intent })}\n`);
-        waiters.push({ resolve, reject });
-        schedule();
-      });
+      return commit({ t: 'I', i: intent });
     },
     settle(id, status) {
       if (closed) return;
       openIntents.delete(id);
-      buffer.push(`${JSON.stringify({ t: 'D', id, s: status })}\n`);
+      openQueued.delete(id);
+      buffer.push(`${JSON.stringify({ t: 'D', id, s: status, ts: now() })}\n`);
+      schedule();
+    },
+    requeue(id) {
+      if (closed || !openIntents.delete(id)) return;
+      buffer.push(`${JSON.stringify({ t: 'B', id })}\n`);
       schedule();
     },
     release(id, key) {
       if (closed) return;
       openIntents.delete(id);
+      openQueued.delete(id);
       keys.delete(key);
       buffer.push(`${JSON.stringify({ t: 'R', id, k: key })}\n`);
       schedule();

@@ -21,6 +21,8 @@ export type PartOutcome =
   | { kind: 'blocked' }
   /** Not sent because an earlier part ended the message (blocked, expired or failed). */
   | { kind: 'skipped' }
+  /** Never written, at shutdown: the order stays journaled as queued and the next start sends it. */
+  | { kind: 'deferred' }
   | { kind: 'unknown'; error: string };
 
 export interface PartOwner {
@@ -34,8 +36,8 @@ export interface PartOwner {
   /** Called right before a part is written to a socket. */
   written(): void;
   /**
-   * At shutdown, for a message none of whose parts was written: forgets its outbox key so a later
-   * run may send it. Returns false when a part was written (the key must stay).
+   * At shutdown, for a message none of whose parts was written: withdraws its outbox intent so the
+   * order is journaled as queued again. Returns false when a part was written or the message ended.
    */
   release(): boolean;
   settle(part: OutPart, outcome: PartOutcome): void;

@@ -7,7 +7,7 @@ import { type Bind, type BindCounters, createBind } from './bind.ts';
 import type { Directory } from './directory.ts';
 import { registerDeliverMetrics } from './metrics.ts';
 import { classifyMo, createMoAssembler } from './mo.ts';
-import type { Outbox, OutboxIntent } from './outbox.ts';
+import type { Outbox, OutboxIntent, OutboxOrder } from './outbox.ts';
 import {
   createPartQueue,
   type OutPart,
@@ -106,9 +106,10 @@ function relativeValidity(minutes: number): string {
 }
 
 /**
- * The SMPP sender: binds to every configured account, journals each message in the outbox before
- * its first part is submitted, and reports every state to the sink. `send` resolves when every part
- * has a submit outcome; receipts arrive later through the sink.
+ * The SMPP sender: binds to every configured account, journals each order in the outbox as it enters
+ * the queue and each message's intent before its first part is submitted, and reports every state to
+ * the sink. `send` resolves when every part has a submit outcome; receipts arrive later through the
+ * sink. Orders a crash or a shutdown left queued are sent by `recover()` on the next start.
  */
 export function createSmppSender(opts: SmppSenderOptions): Sender {
   const log = opts.logger.child({ stage: 'deliver' });
@@ -202,6 +203,16 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
   }
   if (opts.outbox.recovered.length > 0)
     log.warn({ count: opts.outbox.recovered.length }, 'recovered in-flight messages as unknown');
+  // Outcomes of the previous run's last seconds, whose rows may have died in the writer's buffer: the
+  // row is re-sent one millisecond older than any the sender wrote for the message, so a row that did
+  // reach the store wins (ReplacingMergeTree keeps the newest `updated_at`).
+  for (const { intent, status, tsMs } of opts.outbox.recentlySettled) {
+    messageRow(intent, status === 'blocked' ? 'rejected' : status, {
+      submitted_at: status === 'submitted' ? tsMs : null,
+      done_at: status === 'submitted' || status === 'unknown' ? null : tsMs,
+      updated_at: intent.tsMs - 1,
+    });
+  }
 
   const onDeliver = (pdu: Pdu, raw: Buffer): void => {
     const t = now();
@@ -307,17 +318,46 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     return accounts[rr++ % accounts.length];
   };
 
-  const send = async (msg: OutboundSms): Promise<SendResult> => {
+  // Queue records being written: `journaled()` waits for them; a failed write is reported once there.
+  const journaling = new Set<Promise<void>>();
+  let journalError: unknown;
+
+  /** Sends an order; `recovered` is the journal's record of one queued by an earlier run. */
+  const submit = async (msg: OutboundSms, recovered?: OutboxOrder): Promise<SendResult> => {
     const messageId = msg.messageId ?? randomUUID();
-    const none = (status: SendStatus, errorCode?: string): SendResult => ({
-      status,
-      messageId,
-      parts: 0,
-      smscIds: [],
-      errorCode,
-    });
-    if (closed) return none('failed', 'SMPP_NOT_BOUND');
-    if (inFlightKeys.has(msg.idempotencyKey) || opts.outbox.has(msg.idempotencyKey)) return none('duplicate');
+    const none = (status: SendStatus, errorCode?: string): SendResult => {
+      if (recovered) {
+        // A recovered order has a sent decision: its row says why it stopped here.
+        sink.write('messages', {
+          message_id: messageId,
+          idempotency_key: recovered.key,
+          tenant: recovered.tenant,
+          campaign_id: recovered.campaignId,
+          fence_id: recovered.fenceId,
+          store_id: recovered.storeId,
+          sid: recovered.sid,
+          parts: 0,
+          encoding: '',
+          sender: recovered.senderId,
+          status: status === 'blocked' ? 'rejected' : 'failed',
+          smsc_message_id: '',
+          created_at: recovered.tsMs,
+          submitted_at: null,
+          done_at: now(),
+          updated_at: now(),
+        });
+        opts.outbox.settle(messageId, status);
+      }
+      return { status, messageId, parts: 0, smscIds: [], errorCode };
+    };
+    if (closed) {
+      // Closed before it could be queued again: a recovered order stays journaled for the next start.
+      return recovered
+        ? { status: 'queued', messageId, parts: 0, smscIds: [] }
+        : none('failed', 'SMPP_NOT_BOUND');
+    }
+    if (!recovered && (inFlightKeys.has(msg.idempotencyKey) || opts.outbox.has(msg.idempotencyKey)))
+      return none('duplicate');
     const msisdn = opts.directory.lookup(msg.sid);
     if (msisdn === undefined) return none('directory_miss', 'DIRECTORY_MISS');
     const allowed = (): boolean =>
@@ -343,12 +383,37 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       senderId: msg.senderId,
       parts: encoded.parts.length,
       encoding: encoded.encoding === 'GSM-7' ? 'GSM7' : 'UCS2',
-      tsMs: now(),
+      tsMs: recovered?.tsMs ?? now(),
     };
     inFlightKeys.add(msg.idempotencyKey);
+    if (!recovered) {
+      // The order is journaled as it enters the queue, so a crash before it is sent loses nothing.
+      const q = opts.outbox.enqueue({
+        id: messageId,
+        key: intent.key,
+        sid: intent.sid,
+        campaignId: intent.campaignId,
+        fenceId: intent.fenceId,
+        storeId: intent.storeId,
+        tenant: intent.tenant,
+        senderId: intent.senderId,
+        text: msg.text,
+        validityMinutes: validityMin,
+        tsMs: intent.tsMs,
+      });
+      journaling.add(q);
+      q.then(
+        () => journaling.delete(q),
+        (err: unknown) => {
+          journaling.delete(q);
+          journalError ??= err;
+        },
+      );
+    }
     const src = addressOf(msg.senderId);
+    // Validity runs from acceptance: a recovered order keeps only what is left of it.
     const expiresAtMs = intent.tsMs + validityMin * 60_000;
-    const validity = relativeValidity(validityMin);
+    const validity = relativeValidity(Math.max(0, expiresAtMs - now()) / 60_000);
     return new Promise<SendResult>((resolve) => {
       const outcomes: (PartOutcome | undefined)[] = new Array(encoded.parts.length).fill(undefined);
       let settled = 0;
@@ -379,9 +444,11 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
           written = true;
         },
         release() {
-          if (written) return false;
-          if (journal) opts.outbox.release(messageId, msg.idempotencyKey);
+          if (written || aborted) return false;
+          // The intent is withdrawn; the queued order stays journaled for the next start.
+          if (journal) opts.outbox.requeue(messageId);
           journal = undefined;
+          journaled = false;
           return true;
         },
         get aborted() {
@@ -406,7 +473,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
             else if (outcome.kind === 'unknown')
               event(intent, 'unknown', { error_code: outcome.error, detail });
             else if (outcome.kind === 'expired') event(intent, 'expired', { detail });
-            if (outcome.kind !== 'unknown') aborted = true;
+            if (outcome.kind !== 'unknown' && outcome.kind !== 'deferred') aborted = true;
           }
           if (settled === outcomes.length) finish();
         },
@@ -419,13 +486,15 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         let status: SendStatus;
         let errorCode: string | undefined;
         if (kinds[0] === 'blocked') status = 'blocked';
+        else if (kinds.every((k) => k === 'deferred')) status = 'queued';
         else if (kinds.includes('unknown')) status = 'unknown';
         else if (kinds.every((k) => k === 'submitted')) status = 'submitted';
         else if (kinds.includes('failed')) status = 'failed';
         else status = 'expired';
         for (const o of outcomes)
           if (o && (o.kind === 'failed' || o.kind === 'unknown')) errorCode ??= o.error;
-        if (journal) opts.outbox.settle(messageId, status);
+        // A deferred order keeps its queue record (the next start sends it); any other outcome ends it.
+        if (status !== 'queued') opts.outbox.settle(messageId, status);
         const t = now();
         if (status === 'submitted') {
           if (live.finalState !== undefined) {
@@ -450,7 +519,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
           messageRow(intent, status === 'blocked' ? 'rejected' : status, {
             smsc_message_id: live.firstSmscId,
             submitted_at: live.submittedAt,
-            done_at: status === 'unknown' ? null : t,
+            done_at: status === 'unknown' || status === 'queued' ? null : t,
           });
         }
         resolve({
@@ -491,8 +560,50 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     });
   };
 
+  let recovering: Promise<SendResult[]> | undefined;
+  const recover = (): Promise<SendResult[]> => {
+    recovering ??= (async () => {
+      const orders = opts.outbox.recoveredQueued;
+      if (orders.length === 0) return [];
+      log.info({ count: orders.length }, 'sending orders queued by the previous run');
+      const results = await Promise.all(
+        orders.map((o) =>
+          submit(
+            {
+              idempotencyKey: o.key,
+              messageId: o.id,
+              sid: o.sid,
+              campaignId: o.campaignId,
+              fenceId: o.fenceId,
+              storeId: o.storeId,
+              tenant: o.tenant,
+              senderId: o.senderId,
+              text: o.text,
+              validityMinutes: o.validityMinutes,
+            },
+            o,
+          ),
+        ),
+      );
+      const statuses: Record<string, number> = {};
+      for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      log.info({ statuses }, 'orders queued by the previous run are done');
+      return results;
+    })();
+    return recovering;
+  };
+
   return {
-    send,
+    send: (msg) => submit(msg),
+    recover,
+    async journaled() {
+      if (journaling.size > 0) await Promise.all(journaling).catch(() => undefined);
+      if (journalError !== undefined) {
+        const err = journalError;
+        journalError = undefined;
+        throw err;
+      }
+    },
     status(): SenderStatus {
       return {
         accounts: accounts.map((a) => ({
@@ -509,12 +620,16 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       closed = true;
       clearInterval(sweeper);
       await Promise.all(accounts.flatMap((a) => a.binds.map((b) => b.stop())));
-      // Parts never written to a socket were not sent: a message none of whose parts left gives its
-      // key back (a later run may send it); the others end failed.
+      // A part whose intent was being flushed returns to the queue once the flush is done.
+      const end = Date.now() + 1000;
+      while (Date.now() < end && accounts.some((a) => a.binds.some((b) => b.inFlight > 0)))
+        await new Promise((r) => setTimeout(r, 5));
+      // Parts never written to a socket were not sent: a message none of whose parts left stays
+      // journaled as queued (the next start sends it, `queued`); the others end failed.
       for (const a of accounts) {
         for (const p of a.queue.drain()) {
-          p.owner.release();
-          p.owner.settle(p, { kind: 'failed', error: 'SMPP_NOT_BOUND' });
+          if (p.owner.release()) p.owner.settle(p, { kind: 'deferred' });
+          else p.owner.settle(p, { kind: 'failed', error: 'SMPP_NOT_BOUND' });
         }
       }
     },

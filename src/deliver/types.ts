@@ -32,7 +32,9 @@ export type SendStatus =
   /** The validity period passed before the message could be submitted. */
   | 'expired'
   /** A part was written but its response never came (timeout, connection lost): never resent. */
-  | 'unknown';
+  | 'unknown'
+  /** Still queued at shutdown, nothing written: it stays journaled and the next start sends it. */
+  | 'queued';
 
 export interface SendResult {
   status: SendStatus;
@@ -47,7 +49,18 @@ export interface SendResult {
 
 /** The delivery transport: implemented by the SMPP sender (and usable against the simulator). */
 export interface Sender {
+  /** Queues the order (journaled, see `journaled`); resolves when every part has a submit outcome. */
   send(msg: OutboundSms): Promise<SendResult>;
+  /**
+   * Resolves once every order handed to `send` so far is journaled, so a crash after it loses none;
+   * rejects (once) when a journal write failed. Waits for the disk, never for the SMSC.
+   */
+  journaled(): Promise<void>;
+  /**
+   * Sends the orders an earlier run left queued (crash or shutdown), once consent and the directory
+   * are loaded; consent and validity are checked as for any send. Resolves with their results.
+   */
+  recover(): Promise<SendResult[]>;
   /** Binds currently bound, per account name. */
   status(): SenderStatus;
   close(): Promise<void>;

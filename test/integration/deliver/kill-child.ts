@@ -20,6 +20,8 @@ const sender = createSmppSender({
 });
 while (sender.status().accounts[0].bound === 0) await new Promise((r) => setTimeout(r, 2));
 process.stdout.write(`bound ${outbox.recovered.length}\n`);
+// Orders an earlier run left queued go first; the loop below then finds their keys taken.
+const recovering = sender.recover();
 // At most 100 messages handed over at a time, as the decide stage would.
 const results: { status: string }[] = [];
 let next = 0;
@@ -42,6 +44,7 @@ await Promise.all(
     }
   }),
 );
+results.push(...(await recovering));
 const counts: Record<string, number> = {};
 for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
 process.stdout.write(`done ${JSON.stringify(counts)}\n`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pino from 'pino';
 import { classifyMo, createMoAssembler } from '../../../src/deliver/mo.ts';
-import { type OutboxIntent, openOutbox } from '../../../src/deliver/outbox.ts';
+import { type OutboxIntent, type OutboxOrder, openOutbox } from '../../../src/deliver/outbox.ts';
 import { encodeSms } from '../../../src/deliver/segmentation.ts';
 
 const dirs: string[] = [];
@@ -134,4 +134,136 @@ test('a released intent (never written at shutdown) frees its key for a later ru
     ['m2'],
   );
   await b.close();
+});
+
+function buildOrder(over: Partial<OutboxOrder> = {}): OutboxOrder {
+  return {
+    id: 'm1',
+    key: 's1|c1|enter',
+    sid: 's1',
+    campaignId: 'c1',
+    fenceId: 'f1',
+    storeId: 'st1',
+    tenant: 't',
+    senderId: 'Shop',
+    text: 'Hello: 15% off today with code K7Q2',
+    validityMinutes: 120,
+    tsMs: Date.now(),
+    ...over,
+  };
+}
+
+test('an order queued but never intended survives a reopen and comes back as recovered queued', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger });
+  const order = buildOrder({ id: 'm1', key: 'k1' });
+  await a.enqueue(order);
+  assert.equal(a.has('k1'), true, 'the key is taken as soon as the order is queued');
+  await assert.rejects(a.enqueue(buildOrder({ id: 'm9', key: 'k1' })), { code: 'VERSION_CONFLICT' });
+  // Killed here: no close, the record is on disk because enqueue resolved.
+  const b = await openOutbox({ dir, logger });
+  assert.deepEqual(b.recoveredQueued, [order]);
+  assert.equal(b.recovered.length, 0);
+  assert.equal(b.has('k1'), true);
+  // The recovered order's own intent may follow; nobody else's may.
+  await assert.rejects(b.intend(buildIntent({ id: 'm2', key: 'k1' })), { code: 'VERSION_CONFLICT' });
+  await b.intend(buildIntent({ id: 'm1', key: 'k1' }));
+  b.settle('m1', 'submitted');
+  await b.close();
+  const c = await openOutbox({ dir, logger });
+  assert.equal(c.recoveredQueued.length, 0, 'a settled order is not queued any more');
+  assert.equal(c.has('k1'), true);
+  await c.close();
+});
+
+test('an order whose intent was journaled is recovered as in flight (unknown), never as queued', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger });
+  await a.enqueue(buildOrder({ id: 'm1', key: 'k1' }));
+  await a.enqueue(buildOrder({ id: 'm2', key: 'k2' }));
+  await a.intend(buildIntent({ id: 'm1', key: 'k1' }));
+  const b = await openOutbox({ dir, logger });
+  assert.deepEqual(
+    b.recovered.map((i) => i.id),
+    ['m1'],
+  );
+  assert.deepEqual(
+    b.recoveredQueued.map((o) => o.id),
+    ['m2'],
+  );
+  await b.close();
+});
+
+test('a withdrawn intent (nothing written at shutdown) leaves the order queued for the next start', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger });
+  await a.enqueue(buildOrder({ id: 'm1', key: 'k1' }));
+  await a.intend(buildIntent({ id: 'm1', key: 'k1' }));
+  a.requeue('m1');
+  await a.close();
+  const b = await openOutbox({ dir, logger });
+  assert.equal(b.recovered.length, 0);
+  assert.deepEqual(
+    b.recoveredQueued.map((o) => o.id),
+    ['m1'],
+  );
+  await b.close();
+});
+
+test('compaction keeps unfinished queued orders, with or without an intent, and drops finished ones', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger, maxBytes: 4096 });
+  for (let i = 0; i < 200; i++) {
+    await a.enqueue(buildOrder({ id: `m${i}`, key: `k${i}` }));
+    if (i === 7) continue;
+    await a.intend(buildIntent({ id: `m${i}`, key: `k${i}` }));
+    if (i !== 11 && i !== 12) a.settle(`m${i}`, 'submitted');
+  }
+  // m12's intent is withdrawn after rotations compacted the journal: the order must still be there.
+  a.requeue('m12');
+  await a.close();
+  const b = await openOutbox({ dir, logger });
+  for (let i = 0; i < 200; i++) assert.equal(b.has(`k${i}`), true, `k${i}`);
+  assert.deepEqual(b.recoveredQueued.map((o) => o.id).sort(), ['m12', 'm7']);
+  assert.deepEqual(
+    b.recovered.map((x) => x.id),
+    ['m11'],
+  );
+  await b.close();
+  // Reopening compacts again: the queued orders are still there, the in-flight one is now a key.
+  const c = await openOutbox({ dir, logger });
+  assert.deepEqual(c.recoveredQueued.map((o) => o.id).sort(), ['m12', 'm7']);
+  assert.equal(c.recovered.length, 0);
+  await c.close();
+});
+
+test('outcomes of the last seconds before a crash come back, so their messages rows can be written again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  let t = 1_000_000;
+  const a = await openOutbox({ dir, logger, nowMs: () => t, settledTailMs: 10_000 });
+  await a.intend(buildIntent({ id: 'old', key: 'k-old', tsMs: t }));
+  a.settle('old', 'submitted');
+  t += 60_000;
+  await a.intend(buildIntent({ id: 'new', key: 'k-new', tsMs: t }));
+  a.settle('new', 'failed');
+  await a.close();
+  const b = await openOutbox({ dir, logger, nowMs: () => t });
+  assert.deepEqual(
+    b.recentlySettled.map((x) => [x.intent.id, x.status]),
+    [['new', 'failed']],
+  );
+  await b.close();
+  const c = await openOutbox({ dir, logger, nowMs: () => t });
+  assert.equal(c.recentlySettled.length, 0, 'once compacted, an outcome is not reported again');
+  await c.close();
 });
