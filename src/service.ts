@@ -392,7 +392,9 @@ export async function startService(
         if (pending.size > 0) await Promise.all(pending);
         // Offsets are committed after this: the batch's SMS orders must be journaled (not sent) by then.
         await sender.journaled();
-        await writer.flush();
+        // Decisions and footfall reach ClickHouse with the writer's next timed flush (≤ 1 s), not one
+        // insert per Kafka batch; offsets wait for it off the fetch path.
+        await writer.durable();
       },
     };
     const pipeline = createPingPipeline({

@@ -76,6 +76,9 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
   const warmup = opts.warmupMessages ?? 0;
   // Per partition: offsets below this were processed before (by this group): read again, events muted.
   const replayBelow = new Map<number, bigint>();
+  // Per partition: the highest offset committed (commits resolve off the fetch path, never backwards).
+  const commitAt = new Map<number, bigint>();
+  const commits = new Set<Promise<void>>();
   // Per partition: a warm-up seek was issued to this offset; batches fetched before it are dropped.
   const seekTo = new Map<number, bigint>();
   let warming: Promise<void> | undefined;
@@ -193,21 +196,37 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     // Back-pressure: keep the group membership alive while the writer drains.
     if (waiting !== undefined) await whileHeartbeating(waiting, heartbeat);
     if (dead.length > 0) await deadLetter(dead);
-    await current!.flush();
     if (isStale()) return;
+    // Durability is awaited off the fetch path: the next batches are handled while the writer's next
+    // flush makes this one's rows durable; its offset is committed (never backwards) once they are.
+    const durable = current!.flush();
     const last = batch.lastOffset();
-    const committed = String(BigInt(last) + 1n);
-    await consumer!.commitOffsets([{ topic, partition, offset: committed }]);
+    const committed = BigInt(last) + 1n;
     payload.resolveOffset(last);
-    replayBelow.set(partition, BigInt(committed));
-    opts.onCommitted?.({
-      partition,
-      firstOffset: messages[0].offset,
-      lastOffset: last,
-      committed,
-      valid: pings.length,
-      invalid: messages.length - pings.length,
-    });
+    const valid = pings.length;
+    const invalid = messages.length - pings.length;
+    const firstOffset = messages[0].offset;
+    const commit = durable
+      .then(async () => {
+        // Revoked meanwhile: the next owner re-reads from the last commit (at least once).
+        if (!owned.includes(partition) || (commitAt.get(partition) ?? -1n) >= committed) return;
+        commitAt.set(partition, committed);
+        await consumer!.commitOffsets([{ topic, partition, offset: String(committed) }]);
+        replayBelow.set(partition, committed);
+        opts.onCommitted?.({
+          partition,
+          firstOffset,
+          lastOffset: last,
+          committed: String(committed),
+          valid,
+          invalid,
+        });
+      })
+      .catch((err: unknown) => {
+        logger.warn({ err, partition }, 'offset commit failed; these pings will be read again');
+      });
+    commits.add(commit);
+    void commit.finally(() => commits.delete(commit));
   };
 
   const source = {
@@ -228,7 +247,10 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
         const next = e.payload.memberAssignment[topic] ?? [];
         const revoked = owned.filter((p) => !next.includes(p));
         const added = next.filter((p) => !owned.includes(p));
-        for (const p of revoked) replayBelow.delete(p);
+        for (const p of revoked) {
+          replayBelow.delete(p);
+          commitAt.delete(p);
+        }
         if (warmup > 0 && added.length > 0) {
           const w = warm(added);
           warming = w;
@@ -261,8 +283,11 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     },
     async stop() {
-      // disconnect() waits for the running batch to finish (and commit) before leaving the group.
+      // Stop fetching, commit what is durable, then leave (disconnect waits for the running batch).
+      if (consumer && owned.length > 0) consumer.pause([{ topic }]);
+      while (commits.size > 0) await Promise.all([...commits]);
       await consumer?.disconnect();
+      while (commits.size > 0) await Promise.all([...commits]);
       await producer?.disconnect();
       await admin?.disconnect();
       if (owned.length > 0) current?.release(owned);

@@ -314,3 +314,25 @@ test('write() after close() is refused rather than lost', async () => {
     await store.close();
   }
 });
+
+test('durable() resolves once earlier rows are inserted, on the next timed flush, without forcing one', async () => {
+  const store = await openStore(data.dir, { database: 'w_durable' });
+  const writer = createWriter({ store, logger, spillDir: join(data.dir, 'spill-durable'), flushMs: 600 });
+  try {
+    for (let i = 0; i < 30; i++) writer.write('decisions', buildDecision({ sid: `d${i}` }));
+    let done = false;
+    const t0 = Date.now();
+    const p = writer.durable().then(() => {
+      done = true;
+    });
+    await sleep(100);
+    assert.equal(done, false, 'durable() must not force an insert of its own');
+    assert.equal(writer.stats().insertedBatches, 0);
+    await p;
+    assert.equal(await count(store, 'decisions'), 30, 'every row written before durable() is in the table');
+    assert.ok(Date.now() - t0 < 5_000);
+  } finally {
+    await writer.close();
+    await store.close();
+  }
+});
