@@ -10,7 +10,7 @@ export function conversionRoutes(deps: { conversions: Conversions }): RouteDef[]
       path: '/v1/conversions',
       summary: 'Record a conversion by promo code (or sid and campaign); cancels pending follow-ups',
       tag: 'conversions',
-      roles: ['retailer', 'ingest'],
+      roles: ['retailer'],
       body: z.strictObject({
         promoCode: z.string().trim().min(4).max(16).optional(),
         sid: z.string().min(1).max(64).optional(),

@@ -60,7 +60,7 @@ export function subscriberRoutes(deps: SubscriberRouteDeps): RouteDef[] {
         'Bodies above PROFILES_IMPORT_LIMIT answer 413 (rows before the limit stay imported). NDJSON: one profile object per line with `sid` and catalogue attributes. CSV: a header with `sid` and attribute ' +
         'names; sets as `a|b|c`, dates ISO-8601, empty cells unknown. Each profile replaces the stored one for its sid.',
       tag: 'subscribers',
-      roles: ['analyst', 'ingest'],
+      roles: ['analyst'],
       rawBody: { contentTypes: ['application/x-ndjson', 'application/ndjson', 'text/csv'], stream: true },
       response: loadResultSchema,
       handler: async ({ req }) => {
@@ -110,7 +110,7 @@ export function subscriberRoutes(deps: SubscriberRouteDeps): RouteDef[] {
       path: '/v1/subscribers/:sid',
       summary: "Replace one subscriber's profile",
       tag: 'subscribers',
-      roles: ['analyst', 'ingest'],
+      roles: ['analyst'],
       params: sidParams,
       body: profileSchema,
       status: 200,
@@ -125,7 +125,7 @@ export function subscriberRoutes(deps: SubscriberRouteDeps): RouteDef[] {
       path: '/v1/subscribers/:sid',
       summary: "Erase one subscriber's profile (memory and store)",
       tag: 'subscribers',
-      roles: ['analyst', 'ingest'],
+      roles: ['analyst'],
       params: sidParams,
       status: 204,
       handler: async ({ params }) => {

@@ -286,7 +286,7 @@ test('profile upload imports good rows, reports bad ones, and persists to the su
     'oops',
     '{"sid":"up-3"}',
   ].join('\n');
-  const r = await call('POST', '/v1/subscribers/import', 'ingest', ndjson, {
+  const r = await call('POST', '/v1/subscribers/import', 'analyst', ndjson, {
     'content-type': 'application/x-ndjson',
   });
   assert.equal(r.status, 200, r.text);
@@ -333,7 +333,7 @@ test('one profile is replaced, read and erased through the API', async () => {
   assert.equal(bad.status, 400);
   const unknown = await call('PUT', '/v1/subscribers/one-1', 'analyst', { shoe_size: 44 });
   assert.equal(unknown.status, 400);
-  assert.equal((await call('DELETE', '/v1/subscribers/one-1', 'ingest')).status, 204);
+  assert.equal((await call('DELETE', '/v1/subscribers/one-1', 'analyst')).status, 204);
   assert.equal((await call('GET', '/v1/subscribers/one-1', 'analyst')).status, 404);
-  assert.equal((await call('DELETE', '/v1/subscribers/one-1', 'ingest')).status, 404);
+  assert.equal((await call('DELETE', '/v1/subscribers/one-1', 'analyst')).status, 404);
 });
