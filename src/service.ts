@@ -244,6 +244,7 @@ export async function startService(
     // Campaign/fence reloads are coalesced: changes arriving while one waits share it (a burst of
     // campaign edits, a catalogue import) instead of each recompiling every campaign.
     let queuedReload: Promise<void> | undefined;
+    let lastReloadMs = 0;
     const reload = (what: 'campaigns' | 'policy' | 'fences'): Promise<void> => {
       if (what !== 'policy' && queuedReload) return queuedReload;
       reloading = reloading.then(async () => {
@@ -253,9 +254,11 @@ export async function startService(
         }
         queuedReload = undefined;
         fenceVersion = matcher.snapshot().version;
+        const t0 = performance.now();
         const all = await campaigns.all();
         engine.setCampaigns(all, fenceInfos());
         engine.warmMeasures();
+        lastReloadMs = performance.now() - t0;
         campaignCount = all.filter((c) => c.status === 'active').length;
       });
       const done = reloading.catch((err) => log.error({ err, what }, 'reloading campaigns failed'));
@@ -268,10 +271,14 @@ export async function startService(
     let changeTimer: NodeJS.Timeout | undefined;
     const changed = (what: 'campaigns' | 'policy') => {
       if (what === 'policy') return void reload('policy');
-      changeTimer ??= setTimeout(() => {
-        changeTimer = undefined;
-        void reload('campaigns');
-      }, CHANGE_DEBOUNCE_MS);
+      // At least twice the last recompile apart, so a long burst cannot keep the thread recompiling.
+      changeTimer ??= setTimeout(
+        () => {
+          changeTimer = undefined;
+          void reload('campaigns');
+        },
+        Math.max(CHANGE_DEBOUNCE_MS, 2 * lastReloadMs),
+      );
     };
     closers.push({ name: 'campaign-changes', close: () => clearTimeout(changeTimer) });
 

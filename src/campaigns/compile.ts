@@ -53,7 +53,8 @@ export interface CompiledCampaign {
   readonly declineWord: string | undefined;
   readonly fenceIds: readonly string[];
   /** Parts and encoding of the rendered message by fence id + language + step (filled lazily). */
-  readonly measureCache: Map<string, { parts: number; encoding: string }>;
+  /** Parts and encoding by fence (id, name, address, store id), language and step; kept across reloads while the texts are unchanged. */
+  measureCache: Map<string, { parts: number; encoding: string }>;
 }
 
 const TRIGGER_KIND = { enter: 0, dwell: 1, exit: 2 } as const;

@@ -136,6 +136,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const byKey: CompiledCampaign[] = [];
   let byId = new Map<string, CompiledCampaign>();
   let byFence = new Map<string, FenceRuntime>();
+  let measuresById = new Map<string, { textKey: string; cache: CompiledCampaign['measureCache'] }>();
   let policy: Policy = DEFAULT_POLICY;
   let quietMask: WeekMask | undefined;
   let blocklist = new Set<string>();
@@ -184,7 +185,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     lang: string | undefined,
   ): { parts: number; encoding: string } => {
     const variants = step === 0 ? c.variants : c.followUps[step - 1].variants;
-    const cacheKey = `${f.id}\u0000${lang !== undefined && variants.has(lang) ? lang : ''}\u0000${step}`;
+    const cacheKey = `${f.id}\u0000${f.name}\u0000${f.address}\u0000${f.storeId}\u0000${lang !== undefined && variants.has(lang) ? lang : ''}\u0000${step}`;
     let m = c.measureCache.get(cacheKey);
     if (m === undefined) {
       const t = templateFor(c, step, lang);
@@ -455,6 +456,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       }
       const nextByFence = new Map<string, FenceRuntime>();
       const nextById = new Map<string, CompiledCampaign>();
+      const nextMeasures = new Map<string, { textKey: string; cache: CompiledCampaign['measureCache'] }>();
       for (const campaign of campaigns) {
         const covered = resolveFenceInfos(campaign, byTenant.get(campaign.tenant) ?? []);
         const key = keyOf(campaign.id);
@@ -465,6 +467,11 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
           zoneOf,
           (t) => fnv1a(t),
         );
+        // Unchanged texts keep their measures (a reload after an edit re-measures only what changed).
+        const textKey = JSON.stringify([campaign.name, campaign.message, campaign.followUps]);
+        const prior = measuresById.get(c.id);
+        if (prior && prior.textKey === textKey) c.measureCache = prior.cache;
+        nextMeasures.set(c.id, { textKey, cache: c.measureCache });
         nextById.set(c.id, c);
         byKey[key] = c;
         for (const f of covered) {
@@ -480,6 +487,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         fr.campaigns.sort((a, b) => b.priority - a.priority || a.key - b.key);
       byId = nextById;
       byFence = nextByFence;
+      measuresById = nextMeasures;
       applyPolicy(policy);
     },
     setPolicy: applyPolicy,
