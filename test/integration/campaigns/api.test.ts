@@ -252,7 +252,10 @@ test('only an admin changes the global policy; analysts read it', async () => {
 });
 
 test('consent needs evidence; an opt-out through the API takes effect at once', async () => {
-  const missing = await h.call('POST', '/v1/consent/sub-9/opt-in', { as: 'analyst', json: { source: 'web' } });
+  const missing = await h.call('POST', '/v1/consent/sub-9/opt-in', {
+    as: 'analyst',
+    json: { source: 'web' },
+  });
   assert.equal(missing.status, 400);
   const ok = await h.call('POST', '/v1/consent/sub-9/opt-in', {
     as: 'analyst',
