@@ -206,7 +206,12 @@ export async function startService(
 
     // --- consent, decide ----------------------------------------------------------------------------
     let attribution: ReturnType<typeof replyAttribution> = () => undefined;
-    const consent = createConsentEngine({ logger, sink: writer, attribution: (sid) => attribution(sid) });
+    const consent = createConsentEngine({
+      logger,
+      sink: writer,
+      attribution: (sid) => attribution(sid),
+      expectedSubscribers: Math.min(config.PROFILES_CAPACITY, 1 << 26),
+    });
     const promoCodes = createPromoCodes();
     const engine = createDecisionEngine({
       inSegment: audience.inSegment,

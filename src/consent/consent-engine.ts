@@ -1,7 +1,7 @@
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createKeywordMatcher, normalizeReply, STOP_KEYWORDS } from './keywords.ts';
-import { ShardedMap } from './sharded-map.ts';
+import { SidNumberMap } from './sid-number-map.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -49,6 +49,8 @@ export interface ConsentEngineOptions {
   attribution?: (sid: string, nowMs: number) => ReplyAttribution | undefined;
   optOutReply?: string;
   brandDeclineReply?: (brandName: string, days: number) => string;
+  /** Sizes the consent table up front (the profile capacity); it grows past it when needed. */
+  expectedSubscribers?: number;
 }
 
 /** Listener told of every opt-out and brand decline (follow-ups cancel on it). */
@@ -103,8 +105,9 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   const log = opts.logger.child({ stage: 'consent' });
   const matchStop = createKeywordMatcher(opts.keywords ?? STOP_KEYWORDS);
   let declineDays = opts.brandDeclineDays ?? 30;
-  // One entry per subscriber with a consent record: more than one V8 Map holds at national scale.
-  const state = new ShardedMap<number>(32);
+  // One entry per subscriber with a consent record, tens of millions at national scale: a compact
+  // sid table (~28 B per entry) rather than V8 Maps (~130 B, and at most 2^24 entries per Map).
+  const state = new SidNumberMap(opts.expectedSubscribers ?? 1024);
   const declines = new Map<string, Map<string, number>>();
   let blocklist = new Set<string>();
   const listeners: OptOutListener[] = [];
