@@ -44,6 +44,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (b: number) => `${fmt(b / 2 ** 20)} MB`;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 let peakRss = 0;
+let lastCounters = new Map<string, number>();
 const sampleRss = () => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 };
@@ -89,7 +90,7 @@ console.log(`  wrote ${fmt(FENCES)} fences as GeoJSON in ${fmt(performance.now()
 
 // --- phase 1: the backlog and the raw kafkajs ceiling ----------------------------------------------
 t = performance.now();
-await produce({ count: BACKLOG, rate: 0 });
+await produce({ count: BACKLOG, rate: 0, phase: 0 });
 const kafka = new Kafka({ clientId: 'bench', brokers: mock.brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
@@ -159,6 +160,7 @@ console.log(
   `  sustained: ${fmt(sustained.pps)} pings/s through the whole pipeline (${fmt(held)} pings in ${fmt(sustained.ms)} ms; ${fmt(sends.length)} SMS answered so far)`,
 );
 
+await printCounters('service counted', service.port);
 if (process.env.STOP_AFTER === 'sustained') process.exit(0); // profiling runs
 
 // --- phase 3: paced load, latency — at the target rate and at a rate this machine sustains ---------
@@ -167,7 +169,7 @@ for (const rate of RATES) {
   const before = sends.length;
   const pacedStart = Date.now();
   const committedBefore = await committed();
-  const prod = await produce({ count: rate * LATENCY_SEC, rate });
+  const prod = await produce({ count: rate * LATENCY_SEC, rate, phase: latencies.length + 1 });
   const caughtUp = await consumeUntil(committedBefore + prod.done, 600_000, committedBefore);
   await new Promise((r) => setTimeout(r, 2_000)); // submits still in flight
   const lat = sends
@@ -193,6 +195,7 @@ for (const rate of RATES) {
   console.log(
     `    ping → submit_sm_resp over ${fmt(lat.length)} proximity SMS: p50 ${fmt(q(0.5))} ms, p99 ${fmt(q(0.99))} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN)} ms`,
   );
+  await printCounters('service counted', service.port);
 }
 sampleRss();
 const simStats = JSON.parse(await sim.ask('stats')) as Record<string, number>;
@@ -331,7 +334,11 @@ function toFeature(f: Fence) {
   };
 }
 
-async function produce(o: { count: number; rate: number }): Promise<{ done: number; ms: number }> {
+async function produce(o: {
+  count: number;
+  rate: number;
+  phase: number;
+}): Promise<{ done: number; ms: number }> {
   const child = await startChild(here('./lib/ping-producer.ts'), {
     brokers: mock.brokers,
     topic: 'pings',
@@ -341,6 +348,7 @@ async function produce(o: { count: number; rate: number }): Promise<{ done: numb
     active: ACTIVE,
     count: o.count,
     rate: o.rate,
+    phase: o.phase,
   });
   for (;;) {
     const msg = JSON.parse(await child.line()) as { done?: number; ms: number };
@@ -351,6 +359,40 @@ async function produce(o: { count: number; rate: number }): Promise<{ done: numb
   }
 }
 
+/** The service's own counters (GET /metrics): pings, presence events, decisions by outcome and reason. */
+async function serviceCounters(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m =
+      /^geotrigger_(pings_received_total|presence_events_total|decisions_total|ingest_backpressure_waits_total)(\{[^}]*\})? ([0-9.e+]+)$/.exec(
+        line,
+      );
+    if (m) out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+  }
+  return out;
+}
+/** Prints what the service counted since the last call. */
+async function printCounters(label: string, port: number): Promise<void> {
+  const now = await serviceCounters(port);
+  const delta = (k: string) => (now.get(k) ?? 0) - (lastCounters.get(k) ?? 0);
+  const sum = (prefix: string) =>
+    [...now.keys()].filter((k) => k.startsWith(prefix)).reduce((n, k) => n + delta(k), 0);
+  const kinds = ['enter', 'dwell', 'exit'].map(
+    (k) => `${k} ${fmt(delta(`presence_events_total{kind="${k}"}`))}`,
+  );
+  const outcomes = [...now.keys()]
+    .filter((k) => k.startsWith('decisions_total') && delta(k) > 0)
+    .sort((a, b) => delta(b) - delta(a))
+    .map(
+      (k) =>
+        `${k.replace(/^decisions_total\{outcome="([a-z]+)",reason="([a-z_]*)"\}$/, '$1$2').replace(/^suppressed/, '')} ${fmt(delta(k))}`,
+    );
+  console.log(
+    `    ${label}: ${fmt(sum('pings_received_total'))} pings, presence ${kinds.join(', ')}; ${fmt(sum('decisions_total'))} decisions: ${outcomes.join(', ') || 'none'}; back-pressure waits ${fmt(sum('ingest_backpressure_waits_total'))}`,
+  );
+  lastCounters = now;
+}
 async function committed(): Promise<number> {
   const offsets = await admin.fetchOffsets({ groupId: 'geotrigger-bench', topics: ['pings'] });
   return offsets[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);

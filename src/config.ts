@@ -78,6 +78,11 @@ export const configSchema = z.object({
   PROFILES_TOPIC: optionalString.describe(
     'Topic of subscriber profile updates (key = sid). Unset: not consumed.',
   ),
+  KAFKA_FETCH_MAX_WAIT_MS: int(10, 10_000)
+    .default(100)
+    .describe(
+      'Longest a ping fetch waits at the broker for new data (ms). It bounds the latency a quiet partition adds; kafkajs defaults to 5000, which held pings for seconds.',
+    ),
   KAFKA_FROM_BEGINNING: bool
     .default(false)
     .describe('A new consumer group starts at the oldest ping (true) or the newest (false).'),

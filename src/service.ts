@@ -385,7 +385,15 @@ export async function startService(
         void p.then((r) => onSent(o, r));
       }
     };
-    const decider = createDecider({ engine, followUps, sink: writer, send, clock: Date.now, logger });
+    const decider = createDecider({
+      engine,
+      followUps,
+      sink: writer,
+      send,
+      clock: Date.now,
+      logger,
+      registry,
+    });
 
     // --- restore state, demo data ------------------------------------------------------------------
     const nowMs = Date.now();
@@ -504,6 +512,7 @@ export async function startService(
         logger,
         fromBeginning: config.KAFKA_FROM_BEGINNING,
         warmupMessages: config.KAFKA_WARMUP_MESSAGES,
+        consumer: { maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS },
       });
       await kafkaSource.start(pipeline);
       sources.push(kafkaSource);

@@ -20,10 +20,12 @@ interface ProducerOptions {
   count: number;
   /** Pings/s; 0 = as fast as the producer goes. */
   rate: number;
+  /** Each phase moves a different draw of subscribers (earlier phases' caps do not silence it). */
+  phase?: number;
 }
 
 const o = JSON.parse(process.argv[2] ?? '{}') as ProducerOptions;
-const rnd = createRandom(o.seed + 2);
+const rnd = createRandom(o.seed + 2 + 7_919 * (o.phase ?? 0));
 // Sticky subscribers: each ping lands within ~25 m of the subscriber's place, which jumps to a fresh
 // workload point 20% of the time (the ingest benchmark's model).
 const places = generatePings({ seed: o.seed + 1, count: o.active + 200_000 });

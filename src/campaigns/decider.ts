@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import type { Decision, DecisionEngine, SendOrder } from './engine.ts';
@@ -45,14 +46,18 @@ export function createDecider(opts: {
   send: (order: SendOrder) => void;
   clock: () => number;
   logger: Logger;
+  /** Registers `geotrigger_decisions_total{outcome,reason}` here. */
+  registry?: Registry;
 }): Decider {
   const { engine, followUps, sink } = opts;
   const log = opts.logger.child({ stage: 'decide' });
   const out: Decision[] = [];
+  const counted = decisionCounter(opts.registry);
 
   const flush = (nowMs: number): void | Promise<void> => {
     let wait: Promise<void> | undefined;
     for (const d of out) {
+      counted?.(d);
       const p = sink.write('decisions', decisionRow(d));
       if (p) wait = p;
       const o = d.send;
@@ -91,5 +96,30 @@ export function createDecider(opts: {
       followUps.fireDue(nowMs, out);
       return flush(nowMs);
     },
+  };
+}
+
+/** Counts decisions by outcome and reason (both small fixed sets); label children cached per pair. */
+function decisionCounter(registry: Registry | undefined): ((d: Decision) => void) | undefined {
+  if (registry === undefined) return undefined;
+  const counter = new Counter({
+    name: 'geotrigger_decisions_total',
+    help: 'Trigger evaluations by outcome (sent, suppressed, holdout) and suppression reason',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  const children = new Map<string, Map<string, { inc(): void }>>();
+  return (d) => {
+    let byReason = children.get(d.outcome);
+    if (byReason === undefined) {
+      byReason = new Map();
+      children.set(d.outcome, byReason);
+    }
+    let child = byReason.get(d.reason);
+    if (child === undefined) {
+      child = counter.labels(d.outcome, d.reason);
+      byReason.set(d.reason, child);
+    }
+    child.inc();
   };
 }
