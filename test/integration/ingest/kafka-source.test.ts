@@ -193,3 +193,79 @@ test('a rebalance between two consumers of one group moves partitions and drops 
   assert.equal(new Set(exitsA).size, exitsA.length, 'no duplicate exits');
   assert.equal(exitsA.length, 40 - b.pipeline.stats().pings, 'exits only on partitions A kept');
 });
+
+test('batches made durable together are committed in one request carrying every partition', async () => {
+  await mock.createTopic('pings-co', 4);
+  const t = Date.now() - 30 * MIN;
+  // Twenty sends of eight pings each: many small batches over the four partitions.
+  const sends = 20;
+  for (let round = 0; round < sends; round++) {
+    await send(
+      'pings-co',
+      Array.from({ length: 8 }, (_, i) => {
+        const sid = `co-${i}`;
+        return { key: sid, value: json(buildPing({ sid, ts: t + round * 1000 })) };
+      }),
+    );
+  }
+  const inner = service({ topic: 'pings-co', groupId: 'svc-co' }).pipeline;
+  // The store writer makes rows durable on its timed flush: hold every batch's flush until a gate opens.
+  let open: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  let handled = 0;
+  const handler = {
+    handle: (pings: Parameters<typeof inner.handle>[0], partition: number) => {
+      handled += pings.length;
+      return inner.handle(pings, partition);
+    },
+    flush: () => gate,
+    release: (p: readonly number[]) => inner.release(p),
+  };
+  // Count the commit requests the consumer sends.
+  let requests = 0;
+  const counting = Object.create(kafka) as Kafka;
+  counting.consumer = (config) => {
+    const c = kafka.consumer(config);
+    const commitOffsets = c.commitOffsets.bind(c);
+    c.commitOffsets = (offsets) => {
+      requests++;
+      return commitOffsets(offsets);
+    };
+    return c;
+  };
+  const batches: { partition: number; committed: string; valid: number }[] = [];
+  const source = createKafkaPingSource({
+    kafka: counting,
+    topic: 'pings-co',
+    dlqTopic: 'pings-dlq',
+    groupId: 'svc-co',
+    decoder: createPingDecoder(),
+    metrics: inner.metrics,
+    logger,
+    fromBeginning: true,
+    consumer: CONSUMER,
+    onCommitted: (b) => batches.push(b),
+  });
+  await source.start(handler);
+  await until(() => handled === sends * 8, 'every ping handled');
+  assert.equal(requests, 0, 'nothing is committed before the outputs are durable');
+  open();
+  await until(() => batches.reduce((n, b) => n + b.valid, 0) === sends * 8, 'every batch committed');
+  await source.stop();
+  assert.equal(requests, 1, `one commit request for ${batches.length} batches`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const [offsets] = await admin.fetchOffsets({ groupId: 'svc-co', topics: ['pings-co'] });
+  await admin.disconnect();
+  const byPartition = new Map(offsets.partitions.map((p) => [p.partition, p.offset]));
+  for (const b of batches) {
+    assert.ok(
+      BigInt(byPartition.get(b.partition) ?? '-1') >= BigInt(b.committed),
+      'never behind a reported batch',
+    );
+  }
+  const total = offsets.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  assert.equal(total, sends * 8, 'the group resumes after the last ping of every partition');
+});
