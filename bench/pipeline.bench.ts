@@ -203,7 +203,7 @@ console.log(
   `  SMSC: ${fmt(simStats.received)} submits received, ${fmt(simStats.accepted)} accepted, ${fmt(simStats.receiptsSent)} receipts; send failures ${sendFailures}`,
 );
 console.log(
-  `  RSS: peak ${mb(peakRss)}, now ${mb(process.memoryUsage().rss)}, heap used ${mb(process.memoryUsage().heapUsed)}`,
+  `  RSS: peak ${mb(peakRss)}, now ${mb(process.memoryUsage().rss)}, heap used ${mb(process.memoryUsage().heapUsed)} of ${mb(process.memoryUsage().heapTotal)}, array buffers ${mb(process.memoryUsage().arrayBuffers)} (profile columns, sid tables, consent), the rest is native (embedded ClickHouse, code)`,
 );
 
 await service.stop('benchmark done');
