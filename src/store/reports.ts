@@ -97,6 +97,12 @@ export interface Reports {
   }): Promise<CampaignSummary>;
   /** Distinct subscribers per fence per bucket for one store. */
   footfall(q: ReportRange & { storeId: string }): Promise<FootfallCell[]>;
+  /**
+   * Time zone of the newest stored version of any fence (deleted ones included) naming this store, for
+   * the tenant when given; undefined when no such fence was ever stored. A store keeps its reports
+   * after its last fence is deleted.
+   */
+  storeZone(q: { storeId: string; tenant?: string }): Promise<string | undefined>;
 }
 
 interface FunnelRow {
@@ -211,6 +217,16 @@ export function createReports(opts: { store: Store; minGroupSize: number }): Rep
         params(q, { campaignId: q.campaignId }),
       );
       return rows.map((r) => toCell(r, q.campaignId, null));
+    },
+    async storeZone(q) {
+      const rows = await store.query<{ tz: string }>(
+        `SELECT JSONExtractString(body, 'properties', 'timeZone') AS tz
+         FROM ${db}.geofences
+         WHERE JSONExtractString(body, 'properties', 'storeId') = {storeId:String} ${tenantWhere(q)}
+         ORDER BY updated_at DESC, version DESC LIMIT 1`,
+        { storeId: q.storeId, tenant: q.tenant ?? '' },
+      );
+      return rows.length === 0 ? undefined : rows[0].tz || 'UTC';
     },
     async store(q) {
       checkRange(q);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type CampaignService, isValidZone } from '../../campaigns/index.ts';
-import type { FenceProps, Matcher } from '../../geo/index.ts';
+import type { Matcher } from '../../geo/index.ts';
 import type { Granularity, ReportCell, Reports } from '../../store/index.ts';
 import { AppError, defineRoute, type Principal, type RouteDef, tenantScope } from '../kit.ts';
 
@@ -9,7 +9,7 @@ export interface ReportRouteDeps {
   reports: Reports;
   /** Campaign definitions: `get(id, tenant)` answers CAMPAIGN_NOT_FOUND for unknown or foreign ids. */
   campaigns: Pick<CampaignService, 'get'>;
-  /** The live geofences: a store exists (for a tenant) while one of its fences names its storeId. */
+  /** The live geofences; a store also exists (for a tenant) while a deleted fence of it is stored. */
   fences: Pick<Matcher, 'snapshot'>;
   clock?: () => number;
 }
@@ -200,16 +200,16 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
     const c = await campaigns.get(id, tenant);
     return { tenant, timeZone: c.schedule.timeZone };
   };
-  const storeOf = (storeId: string, principal: Principal) => {
+  const storeOf = async (storeId: string, principal: Principal) => {
     const tenant = tenantScope(principal);
-    let found: FenceProps | undefined;
     for (const f of fences.snapshot().fences) {
       if (f.props.storeId !== storeId || (tenant !== undefined && f.props.tenant !== tenant)) continue;
-      found = f.props;
-      break;
+      return { tenant, timeZone: f.props.timeZone };
     }
-    if (!found) throw new AppError('NOT_FOUND', `no store ${storeId}`);
-    return { tenant, timeZone: found.timeZone };
+    // No live fence names it: a store whose fences were all deleted still has its history.
+    const timeZone = await reports.storeZone({ storeId, tenant });
+    if (timeZone === undefined) throw new AppError('NOT_FOUND', `no store ${storeId}`);
+    return { tenant, timeZone };
   };
 
   const common = { tag: 'reports', roles: ['analyst', 'viewer', 'retailer'] as const };
@@ -345,7 +345,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
       response: storeFunnelAnswer,
       handler: async ({ params, query, principal }) => {
         const range = resolveRange(query, query.granularity, clock());
-        const owner = storeOf(params.storeId, principal);
+        const owner = await storeOf(params.storeId, principal);
         const timeZone = query.granularity === 'day' ? zoneOf(query.timeZone, owner.timeZone) : 'UTC';
         const cells = await reports.store({
           ...range,
@@ -376,7 +376,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
       response: footfallAnswer,
       handler: async ({ params, query, principal }) => {
         const range = resolveRange(query, query.granularity, clock());
-        const owner = storeOf(params.storeId, principal);
+        const owner = await storeOf(params.storeId, principal);
         const timeZone = query.granularity === 'day' ? zoneOf(query.timeZone, owner.timeZone) : 'UTC';
         const cells = await reports.footfall({
           ...range,

@@ -617,3 +617,27 @@ test('the report routes and their answers are in /openapi.json', async () => {
     assert.ok(r.json.components.schemas[id], id);
   }
 });
+
+test('a store keeps its reports after its last fence is deleted; other tenants still get 404', async () => {
+  const before = await get(`/v1/reports/stores/st-b1?${RANGE}&split=campaign`, 'retailerB');
+  assert.equal(before.status, 200);
+  const del = await fetch(`${url}/v1/geofences/fb1`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${h.tokens.retailerB}` },
+  });
+  assert.ok(del.status === 200 || del.status === 204, `delete answered ${del.status}`);
+  assert.equal((await get('/v1/geofences/fb1', 'retailerB')).status, 404, 'the fence is gone');
+  for (const as of ['retailerB', 'analyst'] as const) {
+    const after = await get(`/v1/reports/stores/st-b1?${RANGE}&split=campaign`, as);
+    assert.equal(after.status, 200, `${as}: ${JSON.stringify(after.json)}`);
+    assert.equal(after.json.timeZone, 'Asia/Tokyo', "days still start in the deleted fence's zone");
+    assert.deepEqual(after.json.cells, before.json.cells);
+    assert.equal((await get(`/v1/reports/stores/st-b1/footfall?${RANGE}`, as)).status, 200);
+  }
+  const foreign = await get(`/v1/reports/stores/st-b1?${RANGE}`, 'retailerA');
+  assert.equal(foreign.status, 404);
+  assert.equal(
+    foreign.json.code,
+    (await get(`/v1/reports/stores/st-nowhere?${RANGE}`, 'retailerA')).json.code,
+  );
+});
