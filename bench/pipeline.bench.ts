@@ -14,8 +14,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { Kafka, logLevel } from 'kafkajs';
 import type { CampaignInput } from '../src/campaigns/index.ts';
 import { loadConfig } from '../src/config.ts';
@@ -102,7 +104,7 @@ const raw = await rawCeiling(held);
 console.log(`  raw kafkajs eachBatch + JSON.parse ceiling: ${fmt(raw.pps)} pings/s (${fmt(raw.ms)} ms)`);
 
 // --- the service --------------------------------------------------------------------------------
-const sends: { tsMs: number; latencyMs: number }[] = [];
+const sends: { tsMs: number; latencyMs: number; exit: boolean }[] = [];
 let sendFailures = 0;
 const rssBefore = process.memoryUsage().rss;
 t = performance.now();
@@ -145,7 +147,7 @@ const service = await startService(config, createLogger({ level: config.LOG_LEVE
     }
     const now = Date.now();
     const eventTs = Number(order.idempotencyKey.slice(order.idempotencyKey.lastIndexOf('|') + 1));
-    sends.push({ tsMs: now, latencyMs: now - eventTs });
+    sends.push({ tsMs: now, latencyMs: now - eventTs, exit: order.idempotencyKey.split('|')[2] === 'exit' });
   },
 });
 sampleRss();
@@ -161,6 +163,11 @@ console.log(
 );
 
 await printCounters('service counted', service.port);
+if (process.env.HEAP_SNAPSHOT) {
+  // What the heap holds after the backlog (open in Chrome DevTools → Memory).
+  (globalThis as { gc?: () => void }).gc?.();
+  console.log(`  heap snapshot: ${writeHeapSnapshot(process.env.HEAP_SNAPSHOT)}`);
+}
 if (process.env.STOP_AFTER === 'sustained') process.exit(0); // profiling runs
 
 // --- phase 3: paced load, latency — at the target rate and at a rate this machine sustains ---------
@@ -168,17 +175,22 @@ const latencies: { rate: number; n: number; p50: number; p99: number; max: numbe
 for (const rate of RATES) {
   const before = sends.length;
   const pacedStart = Date.now();
+  // How long the service's event loop (shared with this process) was blocked: GC pauses, long tasks.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const committedBefore = await committed();
   const prod = await produce({ count: rate * LATENCY_SEC, rate, phase: latencies.length + 1 });
   const caughtUp = await consumeUntil(committedBefore + prod.done, 600_000, committedBefore);
   await new Promise((r) => setTimeout(r, 2_000)); // submits still in flight
-  const lat = sends
-    .slice(before)
-    .filter((s) => s.tsMs >= pacedStart)
-    .map((s) => s.latencyMs)
-    .sort((a, b) => a - b);
-  const q = (p: number) =>
-    lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : Number.NaN;
+  // Enter and dwell SMS are triggered by a ping. An exit is triggered by a ping outside or, when the
+  // subscriber goes quiet, by the exit timeout found by the 10 s sweep (no ping to measure from).
+  const phase = sends.slice(before).filter((s) => s.tsMs >= pacedStart);
+  const sorted = (xs: typeof phase) => xs.map((s) => s.latencyMs).sort((a, b) => a - b);
+  const lat = sorted(phase.filter((s) => !s.exit));
+  const exits = sorted(phase.filter((s) => s.exit));
+  const pick = (xs: number[], p: number) =>
+    xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : Number.NaN;
+  const q = (p: number) => pick(lat, p);
   // consumeUntil's clock starts once the producer has finished: that is the service's lag.
   const lagMs = caughtUp.ms;
   latencies.push({
@@ -193,7 +205,11 @@ for (const rate of RATES) {
     `  paced ${fmt(rate)}/s: produced ${fmt(prod.done)} pings in ${fmt(prod.ms)} ms (${fmt((prod.done / prod.ms) * 1000)} pings/s); the service caught up ${fmt(lagMs)} ms after the producer finished`,
   );
   console.log(
-    `    ping → submit_sm_resp over ${fmt(lat.length)} proximity SMS: p50 ${fmt(q(0.5))} ms, p99 ${fmt(q(0.99))} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN)} ms`,
+    `    ping → submit_sm_resp over ${fmt(lat.length)} enter/dwell SMS: p50 ${fmt(q(0.5))} ms, p99 ${fmt(q(0.99))} ms, max ${fmt(lat[lat.length - 1] ?? Number.NaN)} ms; ${fmt(exits.length)} exit SMS: p50 ${fmt(pick(exits, 0.5))} ms, p99 ${fmt(pick(exits, 0.99))} ms`,
+  );
+  loop.disable();
+  console.log(
+    `    event-loop delay: p50 ${fmt(loop.percentile(50) / 1e6)} ms, p99 ${fmt(loop.percentile(99) / 1e6)} ms, max ${fmt(loop.max / 1e6)} ms`,
   );
   await printCounters('service counted', service.port);
 }
@@ -365,7 +381,7 @@ async function serviceCounters(port: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m =
-      /^geotrigger_(pings_received_total|presence_events_total|decisions_total|ingest_backpressure_waits_total)(\{[^}]*\})? ([0-9.e+]+)$/.exec(
+      /^geotrigger_(pings_received_total|presence_events_total|decisions_total|ingest_backpressure_waits_total|campaign_recompile_seconds_count)(\{[^}]*\})? ([0-9.e+]+)$/.exec(
         line,
       );
     if (m) out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
@@ -389,7 +405,7 @@ async function printCounters(label: string, port: number): Promise<void> {
         `${k.replace(/^decisions_total\{outcome="([a-z]+)",reason="([a-z_]*)"\}$/, '$1$2').replace(/^suppressed/, '')} ${fmt(delta(k))}`,
     );
   console.log(
-    `    ${label}: ${fmt(sum('pings_received_total'))} pings, presence ${kinds.join(', ')}; ${fmt(sum('decisions_total'))} decisions: ${outcomes.join(', ') || 'none'}; back-pressure waits ${fmt(sum('ingest_backpressure_waits_total'))}`,
+    `    ${label}: ${fmt(sum('pings_received_total'))} pings, presence ${kinds.join(', ')}; ${fmt(sum('decisions_total'))} decisions: ${outcomes.join(', ') || 'none'}; back-pressure waits ${fmt(sum('ingest_backpressure_waits_total'))}; campaign recompiles ${fmt(sum('campaign_recompile_seconds_count'))}`,
   );
   lastCounters = now;
 }

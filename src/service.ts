@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { Histogram } from 'prom-client';
 import { createApiStage, createMetricsRegistry, type ReadinessCheck, type RouteDef } from './api/index.ts';
 import { campaignRoutes } from './api/routes/campaigns.ts';
 import { consentRoutes } from './api/routes/consent.ts';
@@ -250,6 +251,15 @@ export async function startService(
     // campaign edits, a catalogue import) instead of each recompiling every campaign.
     let queuedReload: Promise<void> | undefined;
     let lastReloadMs = 0;
+    const recompiles = new Histogram({
+      name: 'geotrigger_campaign_recompile_seconds',
+      help: 'Campaign recompiles (a definition or the fences changed) and how long each held the thread',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    // What the engine was last compiled from: campaign definitions (as JSON) and the fence snapshot.
+    let appliedCampaigns = '';
+    let appliedFences = -1;
     const reload = (what: 'campaigns' | 'policy' | 'fences'): Promise<void> => {
       if (what !== 'policy' && queuedReload) return queuedReload;
       reloading = reloading.then(async () => {
@@ -258,12 +268,21 @@ export async function startService(
           return;
         }
         queuedReload = undefined;
-        fenceVersion = matcher.snapshot().version;
+        const fences = matcher.snapshot().version;
+        fenceVersion = fences;
         const t0 = performance.now();
         const all = await campaigns.all();
+        // The periodic poll (edits made on other instances) recompiles only when a definition or the
+        // fences changed: a recompile of 500 campaigns over 100k fences holds the thread for ~1 s,
+        // which every 30 s was the whole p99 of ping → SMS latency.
+        const signature = JSON.stringify(all);
+        if (signature === appliedCampaigns && fences === appliedFences) return;
         engine.setCampaigns(all, fenceInfos());
         engine.warmMeasures();
+        appliedCampaigns = signature;
+        appliedFences = fences;
         lastReloadMs = performance.now() - t0;
+        recompiles.observe(lastReloadMs / 1000);
         campaignCount = all.filter((c) => c.status === 'active').length;
       });
       const done = reloading.catch((err) => log.error({ err, what }, 'reloading campaigns failed'));
