@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
-/** What is known about a message before its first part is submitted. */
-export interface OutboxIntent {
+/** Who and what a message is, as the journal records it (never the phone number). */
+interface OutboxMessage {
   id: string;
   key: string;
   sid: string;
@@ -14,6 +14,10 @@ export interface OutboxIntent {
   storeId: string;
   tenant: string;
   senderId: string;
+}
+
+/** What is known about a message before its first part is submitted. */
+export interface OutboxIntent extends OutboxMessage {
   parts: number;
   encoding: string;
   tsMs: number;
@@ -23,15 +27,7 @@ export interface OutboxIntent {
  * An order the sender accepted into its queue, with what it takes to send it again after a restart.
  * Never the phone number: the directory gives it back by `sid`.
  */
-export interface OutboxOrder {
-  id: string;
-  key: string;
-  sid: string;
-  campaignId: string;
-  fenceId: string;
-  storeId: string;
-  tenant: string;
-  senderId: string;
+export interface OutboxOrder extends OutboxMessage {
   text: string;
   validityMinutes: number;
   /** When the sender accepted it: validity runs from here, across restarts too. */

@@ -171,8 +171,16 @@ function resolveRange(
   return { fromMs, toMs };
 }
 
-/** The zone days start in: asked for, else the owner's when ClickHouse-safe, else UTC. */
-function zoneOf(asked: string | undefined, owner: string | undefined): string {
+/**
+ * The zone buckets start in: UTC hours; days in the zone asked for, else the owner's when
+ * ClickHouse-safe, else UTC.
+ */
+function zoneOf(
+  granularity: Granularity | undefined,
+  asked: string | undefined,
+  owner: string | undefined,
+): string {
+  if (granularity !== 'day') return 'UTC';
   if (asked !== undefined) return asked;
   return owner !== undefined && isValidZone(owner) ? owner : 'UTC';
 }
@@ -194,6 +202,12 @@ const toCell = (c: ReportCell) => ({
 export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
   const { reports, campaigns, fences } = deps;
   const clock = deps.clock ?? Date.now;
+  /** What every report answers with: the range it covers and the suppression threshold. */
+  const window = (range: { fromMs: number; toMs: number }) => ({
+    from: iso(range.fromMs),
+    to: iso(range.toMs),
+    minGroupSize: reports.minGroupSize,
+  });
 
   const campaignOf = async (id: string, principal: Principal) => {
     const tenant = tenantScope(principal);
@@ -230,7 +244,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
       handler: async ({ params, query, principal }) => {
         const range = resolveRange(query, query.granularity, clock());
         const owner = await campaignOf(params.id, principal);
-        const timeZone = query.granularity === 'day' ? zoneOf(query.timeZone, owner.timeZone) : 'UTC';
+        const timeZone = zoneOf(query.granularity, query.timeZone, owner.timeZone);
         const cells = await reports.campaign({
           ...range,
           tenant: owner.tenant,
@@ -241,9 +255,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
         });
         return {
           campaignId: params.id,
-          from: iso(range.fromMs),
-          to: iso(range.toMs),
-          minGroupSize: reports.minGroupSize,
+          ...window(range),
           granularity: query.granularity,
           timeZone,
           cells: cells.map(toCell),
@@ -278,9 +290,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
         });
         return {
           campaignId: params.id,
-          from: iso(range.fromMs),
-          to: iso(range.toMs),
-          minGroupSize: reports.minGroupSize,
+          ...window(range),
           attributionDays: query.attributionDays,
           treatment: s.treatment,
           holdout: s.holdout,
@@ -305,7 +315,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
       handler: async ({ params, query, principal }) => {
         const range = resolveRange(query, query.granularity, clock());
         const owner = await campaignOf(params.id, principal);
-        const timeZone = query.granularity === 'day' ? zoneOf(query.timeZone, owner.timeZone) : 'UTC';
+        const timeZone = zoneOf(query.granularity, query.timeZone, owner.timeZone);
         const rows = await reports.suppressionReasons({
           ...range,
           tenant: owner.tenant,
@@ -316,9 +326,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
         });
         return {
           campaignId: params.id,
-          from: iso(range.fromMs),
-          to: iso(range.toMs),
-          minGroupSize: reports.minGroupSize,
+          ...window(range),
           granularity: query.granularity ?? null,
           timeZone,
           reasons: rows.map((r) => ({
@@ -346,7 +354,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
       handler: async ({ params, query, principal }) => {
         const range = resolveRange(query, query.granularity, clock());
         const owner = await storeOf(params.storeId, principal);
-        const timeZone = query.granularity === 'day' ? zoneOf(query.timeZone, owner.timeZone) : 'UTC';
+        const timeZone = zoneOf(query.granularity, query.timeZone, owner.timeZone);
         const cells = await reports.store({
           ...range,
           tenant: owner.tenant,
@@ -357,9 +365,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
         });
         return {
           storeId: params.storeId,
-          from: iso(range.fromMs),
-          to: iso(range.toMs),
-          minGroupSize: reports.minGroupSize,
+          ...window(range),
           granularity: query.granularity,
           timeZone,
           cells: cells.map(toCell),
@@ -377,7 +383,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
       handler: async ({ params, query, principal }) => {
         const range = resolveRange(query, query.granularity, clock());
         const owner = await storeOf(params.storeId, principal);
-        const timeZone = query.granularity === 'day' ? zoneOf(query.timeZone, owner.timeZone) : 'UTC';
+        const timeZone = zoneOf(query.granularity, query.timeZone, owner.timeZone);
         const cells = await reports.footfall({
           ...range,
           tenant: owner.tenant,
@@ -387,9 +393,7 @@ export function reportRoutes(deps: ReportRouteDeps): RouteDef[] {
         });
         return {
           storeId: params.storeId,
-          from: iso(range.fromMs),
-          to: iso(range.toMs),
-          minGroupSize: reports.minGroupSize,
+          ...window(range),
           granularity: query.granularity,
           timeZone,
           cells: cells.map((c) => ({
