@@ -52,9 +52,13 @@ export interface CompiledCampaign {
   readonly followUps: readonly CompiledFollowUp[];
   readonly declineWord: string | undefined;
   readonly fenceIds: readonly string[];
-  /** Parts and encoding of the rendered message by fence id + language + step (filled lazily). */
   /** Parts and encoding by fence (id, name, address, store id), language and step; kept across reloads while the texts are unchanged. */
   measureCache: Map<string, { parts: number; encoding: string }>;
+  /**
+   * The same measures by fence object and language (+ step), for the per-event path: no key string
+   * is built per decision. Valid for one compiled snapshot (its fence objects); filled from `measureCache`.
+   */
+  readonly measureByFence: WeakMap<object, Map<string, { parts: number; encoding: string }>>;
 }
 
 const TRIGGER_KIND = { enter: 0, dwell: 1, exit: 2 } as const;
@@ -122,5 +126,6 @@ export function compileCampaign(
     declineWord: campaign.message.declineWord ? normalizeReply(campaign.message.declineWord) : undefined,
     fenceIds,
     measureCache: new Map(),
+    measureByFence: new WeakMap(),
   };
 }

@@ -185,14 +185,24 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     lang: string | undefined,
   ): { parts: number; encoding: string } => {
     const variants = step === 0 ? c.variants : c.followUps[step - 1].variants;
-    const cacheKey = `${f.id}\u0000${f.name}\u0000${f.address}\u0000${f.storeId}\u0000${lang !== undefined && variants.has(lang) ? lang : ''}\u0000${step}`;
-    let m = c.measureCache.get(cacheKey);
+    const langKey = lang !== undefined && variants.has(lang) ? lang : '';
+    let byFence = c.measureByFence.get(f);
+    if (byFence === undefined) {
+      byFence = new Map();
+      c.measureByFence.set(f, byFence);
+    }
+    const fastKey = step === 0 ? langKey : `${langKey}\u0000${step}`;
+    let m = byFence.get(fastKey);
+    if (m !== undefined) return m;
+    const cacheKey = `${f.id}\u0000${f.name}\u0000${f.address}\u0000${f.storeId}\u0000${langKey}\u0000${step}`;
+    m = c.measureCache.get(cacheKey);
     if (m === undefined) {
       const t = templateFor(c, step, lang);
       const r = deps.measure(renderTemplate(t, valuesFor(c, f, 'A'.repeat(deps.promoCodes.length))));
       m = { parts: r.parts, encoding: r.encoding };
       c.measureCache.set(cacheKey, m);
     }
+    byFence.set(fastKey, m);
     return m;
   };
   const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number =>

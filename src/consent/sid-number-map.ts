@@ -30,9 +30,11 @@ export class SidNumberMap {
   }
 
   get(sid: string): number | undefined {
-    if (!compactable(sid)) return this.other.get(sid);
+    // The index holds only compactable sids and compares them byte for byte, so any other sid simply
+    // is not found there: no separate validation pass on the hot path.
     const slot = this.index.get(sid);
-    return slot < 0 ? undefined : this.values[slot];
+    if (slot >= 0) return this.values[slot];
+    return this.other.size === 0 ? undefined : this.other.get(sid);
   }
 
   has(sid: string): boolean {
