@@ -24,6 +24,12 @@ const DEFAULT_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 0,
 };
 
+/** DEFAULT_SETTINGS that bear on an insert, restated on chDB's raw inserts (which skip the client). */
+const CSV_INSERT_DEFAULTS: Record<string, string | number> = {
+  deduplicate_blocks_in_dependent_materialized_views: 1,
+  date_time_input_format: 'best_effort',
+};
+
 /** Personal-data tables and the column their TTL counts from; re-applied when PERSONAL_DATA_TTL_DAYS changes. */
 const TTL_TABLES: Record<string, string> = {
   decisions: 'ts',
@@ -33,27 +39,73 @@ const TTL_TABLES: Record<string, string> = {
   conversions: 'ts',
 };
 
-function connect(config: StoreConfig): { client: ClickHouseClient; mode: 'embedded' | 'server' } {
+/** Inserts a pre-encoded CSV body; the one place the two modes differ (how the bytes travel). */
+type CsvInserter = (
+  table: string,
+  columns: readonly string[],
+  body: string,
+  settings: Record<string, string | number>,
+) => Promise<void>;
+
+interface ChdbRawInsert {
+  chdb: {
+    rawInsert(params: {
+      table: string;
+      columns: readonly string[];
+      values: Buffer;
+      format: 'CSV';
+      settings: Record<string, string | number>;
+    }): Promise<unknown>;
+  };
+}
+
+function connect(config: StoreConfig): {
+  client: ClickHouseClient;
+  mode: 'embedded' | 'server';
+  insertCsv: CsvInserter;
+} {
   if (config.url) {
+    const client = createClient({
+      url: config.url,
+      username: config.user,
+      password: config.password,
+      clickhouse_settings: DEFAULT_SETTINGS,
+      request_timeout: 30_000,
+    });
     return {
       mode: 'server',
-      client: createClient({
-        url: config.url,
-        username: config.user,
-        password: config.password,
-        clickhouse_settings: DEFAULT_SETTINGS,
-        request_timeout: 30_000,
-      }),
+      client,
+      // The body travels as the statement's inline data over HTTP.
+      insertCsv: async (table, columns, body, settings) => {
+        await client.command({
+          query: `INSERT INTO ${table} (${columns.join(', ')}) FORMAT CSV\n${body}`,
+          clickhouse_settings: settings,
+        });
+      },
     };
   }
   const path = resolve(config.dataDir, 'clickhouse');
   mkdirSync(path, { recursive: true });
   try {
     // chDB implements the client's Connection contract, typed against its own copy of client-common.
-    const connection = createChdbConnection({ path }) as unknown as ClientConnection;
+    const chdb = createChdbConnection({ path });
+    const connection = chdb as unknown as ClientConnection;
+    const raw = (chdb as unknown as ChdbRawInsert).chdb;
     return {
       mode: 'embedded',
       client: createClient({ connection, clickhouse_settings: DEFAULT_SETTINGS }),
+      // The body goes to chDB as bytes for its native, multithreaded parser, instead of being glued
+      // into one SQL string that the single-threaded query parser reads as inline data. chDB keeps
+      // settings for the session, so every insert states all of its own (see DEFAULT_SETTINGS).
+      insertCsv: async (table, columns, body, settings) => {
+        await raw.rawInsert({
+          table,
+          columns,
+          values: Buffer.from(body),
+          format: 'CSV',
+          settings: { ...CSV_INSERT_DEFAULTS, ...settings },
+        });
+      },
     };
   } catch (err) {
     throw new AppError('STORE_UNAVAILABLE', `cannot open embedded ClickHouse under ${path}`, {
@@ -92,7 +144,7 @@ export async function createStore(opts: {
     throw new AppError('CONFIG_INVALID', `CLICKHOUSE_DATABASE must be an identifier, got ${config.database}`);
   }
   const db = config.database;
-  const { client, mode } = connect(config);
+  const { client, mode, insertCsv } = connect(config);
   let schema = new Map<string, ColumnInfo[]>();
 
   const query = async <T>(sql: string, params?: Record<string, unknown>): Promise<T[]> => {
@@ -137,15 +189,11 @@ export async function createStore(opts: {
     },
     async insertCsv(table, columns, body, dedupToken) {
       checkTable(table);
-      const sql = `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT CSV\n${body}`;
       try {
-        await client.command({
-          query: sql,
-          clickhouse_settings: {
-            insert_deduplication_token: dedupToken,
-            input_format_csv_empty_as_default: 1,
-            format_csv_allow_single_quotes: 0,
-          },
+        await insertCsv(`${db}.${table}`, columns, body, {
+          insert_deduplication_token: dedupToken,
+          input_format_csv_empty_as_default: 1,
+          format_csv_allow_single_quotes: 0,
         });
       } catch (err) {
         throw queryError(err, `INSERT INTO ${db}.${table}`);
