@@ -7,7 +7,9 @@ type VisitState = 'inside' | 'present' | 'exited';
 
 interface Visit {
   fenceId: string;
+  /** The fence as of snapshot `version` (re-resolved by id when the snapshot changes). */
   fence: Fence;
+  version: number;
   state: VisitState;
   enterTs: number;
   lastInsideTs: number;
@@ -170,8 +172,9 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
     }
   };
 
-  const isMatched = (id: string, fences: readonly Fence[], slots: Int32Array, count: number) => {
-    for (let i = 0; i < count; i++) if (fences[slots[i]].props.id === id) return true;
+  // `fence` is the current snapshot's object for its id (see Visit.version), so identity is enough.
+  const isMatched = (fence: Fence, fences: readonly Fence[], slots: Int32Array, count: number) => {
+    for (let i = 0; i < count; i++) if (fences[slots[i]] === fence) return true;
     return false;
   };
 
@@ -225,19 +228,23 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
           if (newest > v.exitTs + o.lateToleranceMs) visits.splice(i--, 1);
           continue;
         }
-        const fence = byId.get(v.fenceId);
-        // The fence was removed: its visit ends silently (no exit event for a fence that no longer exists).
-        if (fence === undefined) {
-          visits.splice(i--, 1);
-          continue;
+        if (v.version !== snapVersion) {
+          const current = byId.get(v.fenceId);
+          // The fence was removed: its visit ends silently (no exit event for a fence that no longer exists).
+          if (current === undefined) {
+            visits.splice(i--, 1);
+            continue;
+          }
+          v.fence = current;
+          v.version = snapVersion;
         }
-        v.fence = fence;
+        const fence = v.fence;
         if (tsMs <= v.lastInsideTs) continue;
         if (tsMs - v.lastInsideTs > o.exitTimeoutMs) {
           exit(sid, v, v.lastInsideTs + o.exitTimeoutMs, 'timeout');
           continue;
         }
-        if (isMatched(v.fenceId, fences, slots, count)) {
+        if (isMatched(fence, fences, slots, count)) {
           v.lastInsideTs = tsMs;
           if (onPresentHour !== undefined && tsMs - v.hour >= HOUR_MS) {
             v.hour = tsMs - (tsMs % HOUR_MS);
@@ -266,6 +273,7 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
         visits.push({
           fenceId: id,
           fence,
+          version: snapVersion,
           state: present ? 'present' : 'inside',
           enterTs: tsMs,
           lastInsideTs: tsMs,
