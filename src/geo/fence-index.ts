@@ -61,13 +61,15 @@ export function flatOf(fence: Fence & { kind: 'polygon' }): FlatPolygons {
 export function fenceNear(fence: Fence, lon: number, lat: number, bufferM: number): boolean {
   if (fence.kind === 'circle')
     return distanceM(fence.center[0], fence.center[1], lon, lat) <= fence.radiusM + bufferM;
-  const flat = flatOf(fence);
-  if (polygonsCover(flat, lon, lat)) return true;
-  if (bufferM <= 0) return false;
-  const dLat = bufferM / METRES_PER_DEG_LAT;
+  // Outside the bounding box grown by the buffer: neither covered nor near (no ring walked).
+  const grow = bufferM > 0 ? bufferM : 0;
+  const dLat = grow / METRES_PER_DEG_LAT;
   const dLon = dLat / Math.max(0.01, Math.cos(lat * RAD));
   const b = fence.bbox;
   if (lon < b[0] - dLon || lon > b[2] + dLon || lat < b[1] - dLat || lat > b[3] + dLat) return false;
+  const flat = flatOf(fence);
+  if (polygonsCover(flat, lon, lat)) return true;
+  if (bufferM <= 0) return false;
   const { coords, ringStart } = flat;
   for (let r = 0; r < ringStart.length - 1; r++) {
     for (let i = ringStart[r]; i < ringStart[r + 1] - 1; i++) {

@@ -27,6 +27,17 @@ export interface PingDecoder {
 
 const SRC_MAX = 32;
 
+/** key (UTF-8 bytes) spells sid: byte by byte for ASCII sids, no string built per message. */
+function keyIsSid(key: Buffer, sid: string): boolean {
+  if (key.length !== sid.length) return key.toString('utf8') === sid;
+  for (let i = 0; i < key.length; i++) {
+    const c = sid.charCodeAt(i);
+    if (c > 0x7f) return key.toString('utf8') === sid;
+    if (key[i] !== c) return false;
+  }
+  return true;
+}
+
 /**
  * A hand-written check for the hot path (a schema library per message costs more than the parse).
  * The clock is re-read every 1024 messages and before any `ts_future` verdict.
@@ -73,7 +84,7 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
     const src = p.src;
     if (src === undefined) p.src = '';
     else if (typeof src !== 'string' || src.length > SRC_MAX) return 'src_invalid';
-    if (key != null && key.length > 0 && key.toString('utf8') !== sid) return 'key_mismatch';
+    if (key != null && key.length > 0 && !keyIsSid(key, sid)) return 'key_mismatch';
     return p as unknown as Ping;
   };
 

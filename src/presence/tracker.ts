@@ -259,8 +259,18 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
       // Fences covering the ping without an open visit: enter (or present-before-creation).
       for (let i = 0; i < count; i++) {
         const fence = fences[slots[i]];
-        const id = fence.props.id;
+        // Usually the open visit holds this very fence object (refreshed above): no id needed.
         let blocked = false;
+        for (let j = 0; j < visits.length; j++) {
+          const v = visits[j];
+          if (v.fence === fence && (v.state !== 'exited' || tsMs <= v.exitTs)) {
+            blocked = true;
+            break;
+          }
+        }
+        if (blocked) continue;
+        // An exited visit may hold an older object of the same fence: compare ids.
+        const id = fence.props.id;
         for (let j = 0; j < visits.length; j++) {
           const v = visits[j];
           if (v.fenceId === id && (v.state !== 'exited' || tsMs <= v.exitTs)) {

@@ -64,6 +64,12 @@ test('a Kafka key that differs from the sid is rejected; an equal or absent key 
   assert.equal(decoder.decode(enc(buildPing()), Buffer.from('other')), 'key_mismatch');
   assert.equal(typeof decoder.decode(enc(buildPing()), Buffer.from('a1b2')), 'object');
   assert.equal(typeof decoder.decode(enc(buildPing()), null), 'object');
+  // Same length, one byte off; non-ASCII sids compared as UTF-8 text.
+  assert.equal(decoder.decode(enc(buildPing()), Buffer.from('a1b3')), 'key_mismatch');
+  assert.equal(decoder.decode(enc(buildPing()), Buffer.from('a1b\u00e9')), 'key_mismatch');
+  assert.equal(typeof decoder.decode(enc(buildPing({ sid: 'абв1' })), Buffer.from('абв1')), 'object');
+  assert.equal(decoder.decode(enc(buildPing({ sid: 'абв1' })), Buffer.from('абв2')), 'key_mismatch');
+  assert.equal(decoder.decode(enc(buildPing({ sid: 'ab' })), Buffer.from([0xd0, 0xb0])), 'key_mismatch');
 });
 
 test('a ping slightly in the future (clock skew) is accepted', () => {
