@@ -67,6 +67,15 @@ export function fenceNear(fence: Fence, lon: number, lat: number, bufferM: numbe
   const dLon = dLat / Math.max(0.01, Math.cos(lat * RAD));
   const b = fence.bbox;
   if (lon < b[0] - dLon || lon > b[2] + dLon || lat < b[1] - dLat || lat > b[3] + dLat) return false;
+  // The whole bounding box within the buffer (an imprecise ping next to a small fence): near, no ring
+  // walked. Judged on the box's farthest corner with a 2 % margin for the flat-earth approximation.
+  if (grow > 0) {
+    const kLon = METRES_PER_DEG_LAT * Math.cos(lat * RAD);
+    const dx = Math.max(Math.abs(lon - b[0]), Math.abs(lon - b[2])) * kLon;
+    const dy = Math.max(Math.abs(lat - b[1]), Math.abs(lat - b[3])) * METRES_PER_DEG_LAT;
+    const reach = grow * 0.98;
+    if (dx * dx + dy * dy <= reach * reach) return true;
+  }
   const flat = flatOf(fence);
   if (polygonsCover(flat, lon, lat)) return true;
   if (bufferM <= 0) return false;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import turfDistance from '@turf/distance';
 import pointInPolygonHao from 'point-in-polygon-hao';
+import { distanceToSegmentM } from '../../../src/geo/geodesy.ts';
 import { buildFenceIndex, createMatcher, type Fence, validateFence } from '../../../src/geo/index.ts';
 import { flattenPolygons, polygonsCover } from '../../../src/geo/pip.ts';
 import { buildOracleCase } from '../../helpers/geo-oracle.ts';
@@ -167,4 +168,39 @@ test('a stream of upserts and removals keeps answering like a fresh index over t
       assert.deepEqual(got, want, `seed ${SEED + 2}, step ${step}, point ${i}`);
     }
   }
+});
+
+// near() takes shortcuts (the buffered bounding box; a box wholly within the buffer); they must never
+// change its answer: covered, or within buffer metres of some edge.
+test('near agrees with a brute-force edge scan for random points and buffers', () => {
+  const m = createMatcher({ fences: [squareWithHole] });
+  const f = m.get('donut')!;
+  const flat = flattenPolygons(f.kind === 'circle' ? [] : f.polygons);
+  const brute = (lon: number, lat: number, bufferM: number) => {
+    if (polygonsCover(flat, lon, lat)) return true;
+    if (bufferM <= 0) return false;
+    for (let r = 0; r < flat.ringStart.length - 1; r++) {
+      for (let i = flat.ringStart[r]; i < flat.ringStart[r + 1] - 1; i++) {
+        const c = flat.coords;
+        const d = distanceToSegmentM(lon, lat, c[i * 2], c[i * 2 + 1], c[i * 2 + 2], c[i * 2 + 3]);
+        if (d <= bufferM) return true;
+      }
+    }
+    return false;
+  };
+  let state = SEED >>> 0 || 1;
+  const rnd = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  let near = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const lon = 30.004 + (rnd() - 0.5) * 0.2;
+    const lat = 50.004 + (rnd() - 0.5) * 0.12;
+    const bufferM = rnd() < 0.1 ? 0 : rnd() * 6_000;
+    const want = brute(lon, lat, bufferM);
+    if (want) near++;
+    assert.equal(m.near(f, lon, lat, bufferM), want, `seed ${SEED}: ${lon}, ${lat}, ${bufferM} m`);
+  }
+  assert.ok(near > 1_000 && near < 19_000, `both answers exercised (${near} near)`);
 });
