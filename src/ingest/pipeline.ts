@@ -29,8 +29,9 @@ export interface PingPipelineDeps {
   logger: Logger;
   /**
    * Sweep presence state (timeouts, TTL) when event time has advanced this much (default 10 s) and
-   * either a quarter of the tracked subscribers' worth of pings arrived since, or 10 s of wall time
-   * passed: a sweep walks all state, so its cost stays amortised when event time runs fast (replay).
+   * either as many pings as tracked subscribers arrived since, or 10 s of wall time passed: a sweep
+   * walks all state, so it costs at most one subscriber visit per ping when event time runs fast
+   * (replay). Exit timeouts are minutes (30 by default), so a sweep a few seconds late changes nothing.
    */
   sweepEveryMs?: number;
 }
@@ -187,7 +188,7 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
       const wm = tracker.watermarkMs;
       if (
         wm - p.lastSweepMs >= sweepEveryMs &&
-        (p.pingsSinceSweep * 4 >= tracker.size || performance.now() - p.lastSweepAt >= 10_000)
+        (p.pingsSinceSweep >= tracker.size || performance.now() - p.lastSweepAt >= 10_000)
       ) {
         sweepOne(p, wm);
       }
