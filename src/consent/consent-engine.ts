@@ -122,10 +122,26 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
     if (p) p.catch((err: unknown) => log.error({ err, table }, 'consent row not persisted'));
   };
 
+  // One-entry cache: the decision engine checks the same subscriber for every campaign of an event.
+  // Every write to `state` goes through setState, which drops the entry.
+  let lastSid = '';
+  let lastV: number | undefined;
+  const setState = (sid: string, v: number) => {
+    state.set(sid, v);
+    lastSid = '';
+  };
+
   const check = (sid: string, tenant: string, nowMs: number): ConsentVerdict => {
-    const v = state.get(sid);
+    let v: number | undefined;
+    if (sid === lastSid) v = lastV;
+    else {
+      v = state.get(sid);
+      lastSid = sid;
+      lastV = v;
+    }
     if (v === undefined) return 'no_consent';
     if (v % 2 === 0) return 'opted_out';
+    if (declines.size === 0) return '';
     const d = declines.get(sid);
     if (d !== undefined) {
       const until = d.get(tenant);
@@ -152,7 +168,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
     },
     optIn(sid, record, nowMs) {
       validate(sid, record);
-      state.set(sid, pack(true, nowMs));
+      setState(sid, pack(true, nowMs));
       persist('consent', {
         sid,
         channel: 'sms',
@@ -166,7 +182,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       validate(sid, record);
       const prior = state.get(sid);
       const already = prior !== undefined && prior % 2 === 0;
-      state.set(sid, pack(false, nowMs));
+      setState(sid, pack(false, nowMs));
       persist('consent', {
         sid,
         channel: 'sms',
@@ -232,7 +248,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       for (const r of consent) {
         const prior = state.get(r.sid);
         if (prior !== undefined && Math.floor(prior / 2) > r.tsMs) continue;
-        state.set(r.sid, pack(r.status === 'opt_in', r.tsMs));
+        setState(r.sid, pack(r.status === 'opt_in', r.tsMs));
       }
       for (const r of declineRows) {
         let d = declines.get(r.sid);
