@@ -101,6 +101,11 @@ export const configSchema = z.object({
     .describe(
       'Replay speed of PINGS_REPLAY_FILE: 1 = real time, 60 = a minute per second, 0 = as fast as possible.',
     ),
+  DECIDE_REPLAY_WINDOW_MINUTES: int(0, 1440)
+    .default(15)
+    .describe(
+      'After a restart, presence events decided in this many minutes before it (same subscriber, fence, trigger and ping time) are dropped when re-read from Kafka, for as long again; 0 = off.',
+    ),
 
   // presence
   PRESENCE_DWELL_MINUTES: z

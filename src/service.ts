@@ -26,6 +26,7 @@ import {
   createFollowUpScheduler,
   createPromoCodes,
   finishDueCampaigns,
+  loadReplayFilter,
   type Policy,
   promoCodeFinder,
   replyAttribution,
@@ -491,6 +492,12 @@ export async function startService(
     }
     await reload('campaigns');
     const restored = await restoreDecideState({ store, engine, promoCodes, followUps, nowMs });
+    const replays = await loadReplayFilter({
+      store,
+      nowMs,
+      windowMs: config.DECIDE_REPLAY_WINDOW_MINUTES * 60_000,
+    });
+    decider.setReplayFilter(replays);
     log.info(
       {
         fences: matcher.size,
@@ -499,6 +506,7 @@ export async function startService(
         activeCampaigns: campaignCount,
         consent: restoredConsent,
         restored,
+        replayKeys: replays.size,
       },
       'state loaded',
     );

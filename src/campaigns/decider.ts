@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import type { Decision, DecisionEngine, SendOrder } from './engine.ts';
 import type { FollowUpScheduler } from './followups.ts';
+import type { ReplayFilter } from './replay.ts';
 
 /** Rows the decide stage records; main.ts wires this to the store's batched writer. */
 export interface DecisionSink {
@@ -14,12 +15,15 @@ export interface Decider {
   onEvent(event: PresenceEvent): void | Promise<void>;
   /** Fires due follow-ups (call every few seconds). */
   tick(): void | Promise<void>;
+  /** Drops presence events a previous run already decided (set after a restart's state is loaded). */
+  setReplayFilter(filter: ReplayFilter): void;
 }
 
 /** The decisions-table row of a decision. */
 export function decisionRow(d: Decision): Record<string, unknown> {
   return {
     ts: d.tsMs,
+    event_ts: d.eventTsMs,
     sid: d.sid,
     tenant: d.tenant,
     campaign_id: d.campaignId,
@@ -53,6 +57,14 @@ export function createDecider(opts: {
   const log = opts.logger.child({ stage: 'decide' });
   const out: Decision[] = [];
   const counted = decisionCounter(opts.registry);
+  let replayed: ReplayFilter | undefined;
+  const replays = opts.registry
+    ? new Counter({
+        name: 'geotrigger_replayed_events_total',
+        help: 'Presence events dropped because a previous run already decided them (pings re-read after a restart)',
+        registers: [opts.registry],
+      })
+    : undefined;
 
   const flush = (nowMs: number): void | Promise<void> => {
     let wait: Promise<void> | undefined;
@@ -88,8 +100,15 @@ export function createDecider(opts: {
   return {
     onEvent(event) {
       const nowMs = opts.clock();
+      if (replayed?.drops(event, nowMs)) {
+        replays?.inc();
+        return;
+      }
       engine.decide(event, nowMs, out);
       return flush(nowMs);
+    },
+    setReplayFilter(filter) {
+      replayed = filter.size > 0 ? filter : undefined;
     },
     tick() {
       const nowMs = opts.clock();

@@ -44,6 +44,7 @@ export {
   SUPPRESSION_REASONS,
   type SuppressionReason,
 } from './reasons.ts';
+export { createReplayFilter, loadReplayFilter, type ReplayFilter, replayKey } from './replay.ts';
 export { promoCodeFinder, restoreDecideState } from './restore.ts';
 export { buildWeekMask, inMask, localDayOf, nextAllowed, parseInstant, weekMinuteOf } from './schedule.ts';
 export {

@@ -10,6 +10,7 @@ import {
   createFollowUpScheduler,
   createPromoCodes,
   type Decision,
+  loadReplayFilter,
   policySchema,
   promoCodeFinder,
   restoreDecideState,
@@ -123,4 +124,61 @@ test('after a restart, caps, opt-outs, promo codes and pending follow-ups are re
     `SELECT sid, campaign_id FROM camp.conversions`,
   );
   assert.deepEqual(conversionsRows, [{ sid: 's1', campaign_id: 'c1' }]);
+});
+
+test('pings re-read after a restart are not decided twice: events already in the store are dropped', async () => {
+  const a = stage();
+  a.consent.optIn('r1', { source: 'web', evidence: 'form' }, NOW - 1000);
+  const decided = { kind: 'enter', sid: 'r1', fenceId: 'f1', tsMs: NOW + 100, dwellMs: 0 } as const;
+  const undecided = { kind: 'enter', sid: 'r2', fenceId: 'f1', tsMs: NOW + 100, dwellMs: 0 } as const;
+  a.setNow(NOW + 150);
+  await a.decider.onEvent(decided);
+  assert.equal(a.sent.length, 1);
+  await writer.flush();
+  const [row] = await store.query<{ event_ms: string; ts_ms: string }>(
+    `SELECT toUnixTimestamp64Milli(event_ts) AS event_ms, toUnixTimestamp64Milli(ts) AS ts_ms FROM camp.decisions WHERE sid = 'r1'`,
+  );
+  assert.deepEqual(
+    [Number(row.event_ms), Number(row.ts_ms)],
+    [NOW + 100, NOW + 150],
+    'event time and decision time',
+  );
+
+  // The restarted run re-reads both pings: the decided one is dropped, the other decided as usual.
+  const b = stage();
+  await restoreConsent({ store, consent: b.consent, nowMs: NOW + 200 });
+  await restoreDecideState({
+    store,
+    engine: b.engine,
+    promoCodes: b.promoCodes,
+    followUps: b.followUps,
+    nowMs: NOW + 200,
+  });
+  const replays = await loadReplayFilter({ store, nowMs: NOW + 200, windowMs: 15 * 60_000 });
+  b.decider.setReplayFilter(replays);
+  b.setNow(NOW + 250);
+  await b.decider.onEvent(decided);
+  await b.decider.onEvent(undecided);
+  // The same subscriber at the same fence later (a new ping) is a new event.
+  await b.decider.onEvent({ ...decided, tsMs: NOW + 240 });
+  await writer.flush();
+  const rows = await store.query<{ sid: string; event_ms: string; reason: string }>(
+    `SELECT sid, toUnixTimestamp64Milli(event_ts) AS event_ms, reason FROM camp.decisions WHERE sid IN ('r1', 'r2') ORDER BY sid, event_ts`,
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.sid, Number(r.event_ms) - NOW, r.reason]),
+    [
+      ['r1', 100, ''],
+      ['r1', 240, 'cap_campaign'],
+      ['r2', 100, 'no_consent'],
+    ],
+  );
+  assert.equal(replays.dropped, 1);
+  assert.equal(b.sent.length, 0);
+
+  // Past its window the filter lets everything through (and holds nothing).
+  b.setNow(NOW + 200 + 15 * 60_000);
+  await b.decider.onEvent(decided);
+  assert.equal(replays.size, 0);
+  assert.equal(replays.dropped, 1);
 });

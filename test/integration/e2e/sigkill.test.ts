@@ -157,6 +157,15 @@ test('a service SIGKILLed mid-stream and restarted sends no phone number the cam
       }
     }
     for (const b of bystanders) assert.equal(bySid.get(b.sid)?.length ?? 0, 0, `bystander ${b.i}`);
+    // Pings re-read after the restart that the first run had already decided are dropped, not decided
+    // again: no campaign has two decisions for one event (subscriber, fence, trigger, ping time).
+    const perEvent = new Map<string, number>();
+    for (const d of view.decisions) {
+      const key = `${d.sid}|${d.campaign_id}|${d.fence_id}|${d.trigger}|${d.event_ms}`;
+      perEvent.set(key, (perEvent.get(key) ?? 0) + 1);
+    }
+    const twice = [...perEvent.values()].filter((n) => n > 1).length;
+    assert.equal(twice, 0, `seed ${seed}: ${twice} events decided twice`);
 
     // Every sent decision has its SMS at the SMSC exactly once (orders queued in memory at the kill
     // were journaled and are sent by the restart), or was journaled as leaving and never resent:

@@ -13,6 +13,8 @@ export interface DecisionRow {
   reason: string;
   message_id: string;
   parts: number;
+  /** The ping's time (ms) behind the decision. */
+  event_ms: number;
 }
 
 export interface MessageRow {
@@ -66,11 +68,12 @@ export async function openServiceStore(dataDir: string, tenant: string): Promise
     });
   const decisions = num(
     await store.query<DecisionRow>(
-      `SELECT sid, campaign_id, fence_id, store_id, trigger, outcome, reason, message_id, parts
+      `SELECT sid, campaign_id, fence_id, store_id, trigger, outcome, reason, message_id, parts,
+              toUnixTimestamp64Milli(event_ts) AS event_ms
        FROM ${db}.decisions WHERE tenant = {tenant:String} ORDER BY ts`,
       { tenant },
     ),
-    ['parts'],
+    ['parts', 'event_ms'],
   );
   const messages = num(
     await store.query<MessageRow>(

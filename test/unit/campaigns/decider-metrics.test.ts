@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { createDecider } from '../../../src/campaigns/decider.ts';
 import type { Decision, DecisionEngine } from '../../../src/campaigns/engine.ts';
 import type { FollowUpScheduler } from '../../../src/campaigns/followups.ts';
+import { createReplayFilter, replayKey } from '../../../src/campaigns/replay.ts';
 import { createLogger } from '../../../src/logger.ts';
 
 const decision = (outcome: Decision['outcome'], reason: Decision['reason']): Decision => ({
@@ -56,4 +57,36 @@ test('decisions are counted by outcome and reason in geotrigger_decisions_total'
   assert.equal(value('outcome="suppressed",reason="cap_daily"'), 1);
   assert.equal(value('outcome="holdout",reason=""'), 1);
   assert.equal(value('outcome="sent",reason=""'), undefined);
+});
+
+test('events a previous run decided are dropped before the engine and counted', async () => {
+  let decided = 0;
+  const engine = {
+    decide: (_e: unknown, _now: number, out: Decision[]) => {
+      decided++;
+      out.push(decision('suppressed', 'not_in_segment'));
+    },
+  } as unknown as DecisionEngine;
+  const registry = new Registry();
+  let now = 1_000;
+  const decider = createDecider({
+    engine,
+    followUps: { afterSend() {}, fireDue: () => 0 } as unknown as FollowUpScheduler,
+    sink: { write: () => undefined },
+    send: () => assert.fail('nothing is sent'),
+    clock: () => now,
+    logger: createLogger({ level: 'silent' }),
+    registry,
+  });
+  const seen = { kind: 'dwell', sid: 's', fenceId: 'f', tsMs: 500, dwellMs: 600_000 } as const;
+  decider.setReplayFilter(createReplayFilter([replayKey('s', 'f', 'dwell', 500)], 2_000));
+  decider.onEvent(seen);
+  decider.onEvent({ ...seen, kind: 'enter' });
+  decider.onEvent({ ...seen, tsMs: 501 });
+  decider.onEvent({ ...seen, sid: 't' });
+  assert.equal(decided, 3, 'only the exact replay is dropped');
+  now = 2_000;
+  decider.onEvent(seen);
+  assert.equal(decided, 4, 'the filter expires');
+  assert.match(await registry.metrics(), /^geotrigger_replayed_events_total 1$/m);
 });
