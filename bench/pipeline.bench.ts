@@ -340,12 +340,13 @@ function toFeature(f: Fence) {
       properties: { ...f.props, radiusM: f.radiusM },
     };
   }
+  const polygons = f.polygons; // rebuilt from the packed geometry on each read
   return {
     type: 'Feature',
     geometry:
-      f.polygons.length === 1
-        ? { type: 'Polygon', coordinates: f.polygons[0] }
-        : { type: 'MultiPolygon', coordinates: f.polygons },
+      polygons.length === 1
+        ? { type: 'Polygon', coordinates: polygons[0] }
+        : { type: 'MultiPolygon', coordinates: polygons },
     properties: f.props,
   };
 }

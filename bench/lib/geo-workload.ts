@@ -1,5 +1,5 @@
 import { destination } from '../../src/geo/geodesy.ts';
-import type { Fence, Position } from '../../src/geo/types.ts';
+import { type Fence, type Position, polygonFence } from '../../src/geo/types.ts';
 import { circleBBox } from '../../src/geo/validate.ts';
 import { createRandom, type Random } from './random.ts';
 
@@ -175,7 +175,7 @@ export function generateFences(opts: FenceWorkloadOptions): Fence[] {
     } else {
       polys.push([shell]);
     }
-    fences.push({ kind: 'polygon', props, polygons: polys, bbox: bboxOfRings(polys) });
+    fences.push(polygonFence(props, polys, bboxOfRings(polys)));
   }
   return fences;
 }

@@ -97,10 +97,11 @@ export function fenceToFeature(fence: Fence) {
       properties,
     };
   }
+  const polygons = fence.polygons; // rebuilt from the packed geometry on each read
   const geometry =
-    fence.polygons.length === 1
-      ? { type: 'Polygon' as const, coordinates: fence.polygons[0] }
-      : { type: 'MultiPolygon' as const, coordinates: fence.polygons };
+    polygons.length === 1
+      ? { type: 'Polygon' as const, coordinates: polygons[0] }
+      : { type: 'MultiPolygon' as const, coordinates: polygons };
   return { type: 'Feature' as const, id, geometry, properties };
 }
 

@@ -1,6 +1,6 @@
 import RBush from 'rbush';
 import { distanceM, distanceToSegmentM, METRES_PER_DEG_LAT } from './geodesy.ts';
-import { type FlatPolygons, flattenPolygons, polygonsCover, ringSide } from './pip.ts';
+import { type FlatPolygons, polygonsCover, ringSide } from './pip.ts';
 import type { BBox, Fence, FenceSnapshot } from './types.ts';
 
 export interface FenceIndexOptions {
@@ -45,16 +45,9 @@ interface TreeItem {
 const EPS = 1e-6;
 const RAD = Math.PI / 180;
 
-const flatCache = new WeakMap<Fence, FlatPolygons>();
-
-/** The flattened geometry of a polygon fence, computed once per fence object. */
+/** The packed geometry of a polygon fence. */
 export function flatOf(fence: Fence & { kind: 'polygon' }): FlatPolygons {
-  let flat = flatCache.get(fence);
-  if (!flat) {
-    flat = flattenPolygons(fence.polygons);
-    flatCache.set(fence, flat);
-  }
-  return flat;
+  return fence.flat;
 }
 
 /** True when (lon, lat) is covered by the fence grown by `bufferM` metres. */

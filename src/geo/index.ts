@@ -16,7 +16,16 @@ export {
 export { destination, distanceM, EARTH_RADIUS_M } from './geodesy.ts';
 export { createMatcher, type GeoMatcher, type MatcherOptions, type MatchSnapshot } from './matcher.ts';
 export { fenceCollectionSchema, fenceFeatureSchema, fencePropertiesSchema } from './schema.ts';
-export type { BBox, Fence, FenceProps, FenceSnapshot, Matcher, PolygonCoords, Position } from './types.ts';
+export {
+  type BBox,
+  type Fence,
+  type FenceProps,
+  type FenceSnapshot,
+  type Matcher,
+  type PolygonCoords,
+  type Position,
+  polygonFence,
+} from './types.ts';
 export {
   DEFAULT_FENCE_LIMITS,
   FENCE_PROBLEMS,

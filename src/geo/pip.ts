@@ -98,3 +98,19 @@ export function flattenPolygons(
   partRing[polygons.length] = r;
   return { coords, ringStart, partRing };
 }
+
+/** The GeoJSON coordinates back from a flattened polygon fence (new arrays on every call). */
+export function unflattenPolygons(flat: FlatPolygons): [number, number][][][] {
+  const { coords, ringStart, partRing } = flat;
+  const polygons: [number, number][][][] = [];
+  for (let p = 0; p < partRing.length - 1; p++) {
+    const rings: [number, number][][] = [];
+    for (let r = partRing[p]; r < partRing[p + 1]; r++) {
+      const ring: [number, number][] = [];
+      for (let i = ringStart[r]; i < ringStart[r + 1]; i++) ring.push([coords[i * 2], coords[i * 2 + 1]]);
+      rings.push(ring);
+    }
+    polygons.push(rings);
+  }
+  return polygons;
+}

@@ -1,7 +1,14 @@
 import turfArea from '@turf/area';
 import { AppError } from '../errors.ts';
 import { fenceFeatureSchema } from './schema.ts';
-import type { BBox, Fence, FenceProps, PolygonCoords, Position } from './types.ts';
+import {
+  type BBox,
+  type Fence,
+  type FenceProps,
+  type PolygonCoords,
+  type Position,
+  polygonFence,
+} from './types.ts';
 
 /** Limits applied to every fence; from configuration. */
 export interface FenceLimits {
@@ -395,5 +402,5 @@ export function validateFence(
       `area ${(areaM2 / 1e6).toFixed(3)} km² is above the limit of ${limits.maxAreaKm2} km²`,
     );
   }
-  return { kind: 'polygon', props, polygons, bbox: bboxOf(polygons) };
+  return polygonFence(props, polygons, bboxOf(polygons));
 }

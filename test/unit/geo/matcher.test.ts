@@ -93,6 +93,7 @@ test(`the matcher agrees with a brute-force scan using point-in-polygon-hao on â
   const c = buildOracleCase(SEED, { fences: 600, snapBits: 20 });
   assert.ok(c.lon.length >= 100_000, `only ${c.lon.length} points`);
   const index = buildFenceIndex(c.fences, 1, { cellSizeM: 40 });
+  const polygonsOf = c.fences.map((f) => (f.kind === 'polygon' ? f.polygons : []));
   const out = new Int32Array(1024);
   const disagreements: string[] = [];
   for (let i = 0; i < c.lon.length; i++) {
@@ -105,7 +106,8 @@ test(`the matcher agrees with a brute-force scan using point-in-polygon-hao on â
       if (c.acc[i] > f.props.maxAccuracyM) return;
       if (f.kind === 'circle') {
         if (turfDistance([lon, lat], f.center, { units: 'meters' }) <= f.radiusM) expected.push(s);
-      } else if (f.polygons.some((poly) => pointInPolygonHao([lon, lat], poly) !== false)) expected.push(s);
+      } else if (polygonsOf[s].some((poly) => pointInPolygonHao([lon, lat], poly) !== false))
+        expected.push(s);
     });
     const n = index.matchInto(lon, lat, c.acc[i], out);
     const got = Array.from(out.subarray(0, n)).sort((a, b) => a - b);
