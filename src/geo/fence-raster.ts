@@ -1,0 +1,236 @@
+import { METRES_PER_DEG_LAT } from './geodesy.ts';
+
+/** A sub-cell's state: no point of it is covered, every point is, or the exact test decides. */
+export const OUTSIDE = 0;
+export const INSIDE = 1;
+export const BOUNDARY = 2;
+
+/** The sub-cell lattice: sub-cell (u, v) spans lon gx0 + u·fcw … + fcw, lat gy0 + v·fch … + fch. */
+export interface SubGrid {
+  readonly gx0: number;
+  readonly gy0: number;
+  readonly fcw: number;
+  readonly fch: number;
+}
+
+/** Growable work arrays, reused from fence to fence within one build. */
+export interface RasterScratch {
+  status: Uint8Array;
+  uv: Float64Array;
+  crossRow: Int32Array;
+  crossU: Float64Array;
+  rowStart: Int32Array;
+  rowU: Float64Array;
+}
+
+export function createRasterScratch(): RasterScratch {
+  return {
+    status: new Uint8Array(4096),
+    uv: new Float64Array(512),
+    crossRow: new Int32Array(256),
+    crossU: new Float64Array(256),
+    rowStart: new Int32Array(256),
+    rowU: new Float64Array(256),
+  };
+}
+
+// Sub-cell-unit slack when marking boundary sub-cells: far above rounding (1e-12) and far below a
+// sub-cell, so a sub-cell not marked boundary is at least this far from every edge and its
+// inside/outside state holds for every point in it.
+const EPS = 1e-6;
+const RAD = Math.PI / 180;
+
+/**
+ * Writes the state of every sub-cell of the W × H window, for the fence record at `off` in `g`, whose lower-left sub-cell is (fx0, fy0)
+ * into `scratch.status` (row-major) and returns it.
+ */
+export function rasterFence(
+  g: Float64Array,
+  off: number,
+  grid: SubGrid,
+  fx0: number,
+  fy0: number,
+  W: number,
+  H: number,
+  scratch: RasterScratch,
+): Uint8Array {
+  if (scratch.status.length < W * H) scratch.status = new Uint8Array(W * H * 2);
+  const status = scratch.status;
+  status.fill(OUTSIDE, 0, W * H);
+  if (g[off] === 1) rasterCircle(g, off, grid, fx0, fy0, W, H, status);
+  else rasterPolygon(g, off, grid, fx0, fy0, W, H, scratch);
+  return status;
+}
+
+function rasterCircle(
+  g: Float64Array,
+  off: number,
+  grid: SubGrid,
+  fx0: number,
+  fy0: number,
+  W: number,
+  H: number,
+  status: Uint8Array,
+): void {
+  const { gx0, gy0, fcw, fch } = grid;
+  const cx = g[off + 1];
+  const cy = g[off + 2];
+  const r = g[off + 3];
+  // Planar distances at the mean latitude are within this margin of great-circle ones here.
+  const margin = 1 + r * 1e-3;
+  const far = (r + margin) * (r + margin);
+  const near = r > margin ? (r - margin) * (r - margin) : -1;
+  for (let row = 0; row < H; row++) {
+    const y0 = gy0 + (fy0 + row) * fch;
+    const y1 = y0 + fch;
+    const nyp = cy < y0 ? y0 : cy > y1 ? y1 : cy;
+    const fy = Math.abs(y0 - cy) > Math.abs(y1 - cy) ? y0 : y1;
+    const kxN = METRES_PER_DEG_LAT * Math.cos(((cy + nyp) / 2) * RAD);
+    const kxF = METRES_PER_DEG_LAT * Math.cos(((cy + fy) / 2) * RAD);
+    const dyN = (nyp - cy) * METRES_PER_DEG_LAT;
+    const dyF = (fy - cy) * METRES_PER_DEG_LAT;
+    for (let col = 0; col < W; col++) {
+      const x0 = gx0 + (fx0 + col) * fcw;
+      const x1 = x0 + fcw;
+      const nxp = cx < x0 ? x0 : cx > x1 ? x1 : cx;
+      const dxN = (nxp - cx) * kxN;
+      if (dxN * dxN + dyN * dyN > far) continue;
+      const fx = Math.abs(x0 - cx) > Math.abs(x1 - cx) ? x0 : x1;
+      const dxF = (fx - cx) * kxF;
+      status[row * W + col] = dxF * dxF + dyF * dyF <= near ? INSIDE : BOUNDARY;
+    }
+  }
+}
+
+function rasterPolygon(
+  g: Float64Array,
+  off: number,
+  grid: SubGrid,
+  fx0: number,
+  fy0: number,
+  W: number,
+  H: number,
+  scratch: RasterScratch,
+): void {
+  // header values are small integers stored as doubles; `| 0` keeps the loops on int32
+  const rings = g[off + 1] | 0;
+  const parts = g[off + 2] | 0;
+  const starts = off + 4 + parts;
+  const p0 = g[starts] | 0;
+  const npos = (g[starts + rings] | 0) - p0;
+  const invFcw = 1 / grid.fcw;
+  const invFch = 1 / grid.fch;
+  if (scratch.uv.length < npos * 2) scratch.uv = new Float64Array(npos * 4);
+  const uv = scratch.uv;
+  for (let i = 0, at = p0 * 2; i < npos * 2; i += 2, at += 2) {
+    uv[i] = (g[at] - grid.gx0) * invFcw - fx0;
+    uv[i + 1] = (g[at + 1] - grid.gy0) * invFch - fy0;
+  }
+  // Scanline through sub-cell centres, part by part (a part's holes pair up with its shell): a
+  // sub-cell no edge touches is inside iff its centre is. Boundary sub-cells are overwritten below.
+  const status = scratch.status;
+  for (let p = 0; p < parts; p++) {
+    let n = 0;
+    const ringTo = g[off + 4 + p] | 0;
+    for (let r = g[off + 3 + p] | 0; r < ringTo; r++) {
+      const to = (g[starts + r + 1] | 0) - p0 - 1;
+      for (let i = (g[starts + r] | 0) - p0; i < to; i++) {
+        const v1 = uv[i * 2 + 1];
+        const v2 = uv[i * 2 + 3];
+        if (v1 === v2) continue;
+        const lo = v1 < v2 ? v1 : v2;
+        const hi = v1 < v2 ? v2 : v1;
+        const rowA = Math.max(0, Math.floor(lo - 0.5));
+        const rowB = Math.min(H - 1, Math.floor(hi - 0.5));
+        const u1 = uv[i * 2];
+        const du = uv[i * 2 + 2] - u1;
+        for (let row = rowA; row <= rowB; row++) {
+          const vc = row + 0.5;
+          if (!((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1))) continue;
+          if (n === scratch.crossRow.length) growCrossings(scratch);
+          scratch.crossRow[n] = row;
+          scratch.crossU[n++] = u1 + ((vc - v1) * du) / (v2 - v1);
+        }
+      }
+    }
+    if (n === 0) continue;
+    // Counting sort of the crossings by row.
+    if (scratch.rowStart.length < H + 1) scratch.rowStart = new Int32Array((H + 1) * 2);
+    if (scratch.rowU.length < n) scratch.rowU = new Float64Array(n * 2);
+    const rowStart = scratch.rowStart;
+    const rowU = scratch.rowU;
+    const crossRow = scratch.crossRow;
+    const crossU = scratch.crossU;
+    rowStart.fill(0, 0, H + 1);
+    for (let k = 0; k < n; k++) rowStart[crossRow[k] + 1]++;
+    for (let row = 0; row < H; row++) rowStart[row + 1] += rowStart[row];
+    // rowStart[row] serves as the row's write cursor; afterwards it holds the row's end
+    for (let k = 0; k < n; k++) rowU[rowStart[crossRow[k]]++] = crossU[k];
+    let from = 0;
+    for (let row = 0; row < H; row++) {
+      const to = rowStart[row];
+      // insertion sort: crossings per row are few
+      for (let k = from + 1; k < to; k++) {
+        const u = rowU[k];
+        let j = k;
+        while (j > from && rowU[j - 1] > u) {
+          rowU[j] = rowU[j - 1];
+          j--;
+        }
+        rowU[j] = u;
+      }
+      const line = row * W;
+      for (let c = from; c + 1 < to; c += 2) {
+        const colStart = Math.max(0, Math.ceil(rowU[c] - 0.5));
+        const colEnd = Math.min(W - 1, Math.floor(rowU[c + 1] - 0.5));
+        for (let col = colStart; col <= colEnd; col++) status[line + col] = INSIDE;
+      }
+      from = to;
+    }
+  }
+  // Every sub-cell an edge passes through or near is boundary.
+  for (let r = 0; r < rings; r++) {
+    const to = (g[starts + r + 1] | 0) - p0 - 1;
+    for (let i = (g[starts + r] | 0) - p0; i < to; i++) {
+      const u1 = uv[i * 2];
+      const v1 = uv[i * 2 + 1];
+      const u2 = uv[i * 2 + 2];
+      const v2 = uv[i * 2 + 3];
+      const vmin = (v1 < v2 ? v1 : v2) - EPS;
+      const vmax = (v1 < v2 ? v2 : v1) + EPS;
+      const rowStart = Math.max(0, Math.floor(vmin));
+      const rowEnd = Math.min(H - 1, Math.floor(vmax));
+      const dv = v2 - v1;
+      for (let row = rowStart; row <= rowEnd; row++) {
+        let umin: number;
+        let umax: number;
+        if (dv === 0) {
+          umin = u1 < u2 ? u1 : u2;
+          umax = u1 < u2 ? u2 : u1;
+        } else {
+          let t0 = ((row > vmin ? row : vmin) - v1) / dv;
+          let t1 = ((row + 1 < vmax ? row + 1 : vmax) - v1) / dv;
+          t0 = t0 < 0 ? 0 : t0 > 1 ? 1 : t0;
+          t1 = t1 < 0 ? 0 : t1 > 1 ? 1 : t1;
+          const ua = u1 + t0 * (u2 - u1);
+          const ub = u1 + t1 * (u2 - u1);
+          umin = ua < ub ? ua : ub;
+          umax = ua < ub ? ub : ua;
+        }
+        const colStart = Math.max(0, Math.floor(umin - EPS));
+        const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
+        const line = row * W;
+        for (let col = colStart; col <= colEnd; col++) status[line + col] = BOUNDARY;
+      }
+    }
+  }
+}
+
+function growCrossings(s: RasterScratch): void {
+  const row = new Int32Array(s.crossRow.length * 2);
+  row.set(s.crossRow);
+  s.crossRow = row;
+  const u = new Float64Array(s.crossU.length * 2);
+  u.set(s.crossU);
+  s.crossU = u;
+}
