@@ -126,8 +126,10 @@ function rasterPolygon(
     uv[i] = (g[at] - grid.gx0) * invFcw - fx0;
     uv[i + 1] = (g[at + 1] - grid.gy0) * invFch - fy0;
   }
-  // Scanline through sub-cell centres, part by part (a part's holes pair up with its shell): a
-  // sub-cell no edge touches is inside iff its centre is. Boundary sub-cells are overwritten below.
+  // One pass over each part's edges marks every sub-cell an edge passes through or near as
+  // boundary and collects where the edge crosses sub-cell centre lines; then a scanline through
+  // the centres fills the rest of the part (its holes pair up with its shell): a sub-cell no edge
+  // touches is inside iff its centre is.
   const status = scratch.status;
   for (let p = 0; p < parts; p++) {
     let n = 0;
@@ -135,21 +137,47 @@ function rasterPolygon(
     for (let r = g[off + 3 + p] | 0; r < ringTo; r++) {
       const to = (g[starts + r + 1] | 0) - p0 - 1;
       for (let i = (g[starts + r] | 0) - p0; i < to; i++) {
+        const u1 = uv[i * 2];
         const v1 = uv[i * 2 + 1];
+        const u2 = uv[i * 2 + 2];
         const v2 = uv[i * 2 + 3];
-        if (v1 === v2) continue;
+        const du = u2 - u1;
+        const dv = v2 - v1;
         const lo = v1 < v2 ? v1 : v2;
         const hi = v1 < v2 ? v2 : v1;
-        const rowA = Math.max(0, Math.floor(lo - 0.5));
-        const rowB = Math.min(H - 1, Math.floor(hi - 0.5));
-        const u1 = uv[i * 2];
-        const du = uv[i * 2 + 2] - u1;
-        for (let row = rowA; row <= rowB; row++) {
+        const vmin = lo - EPS;
+        const vmax = hi + EPS;
+        const rowEnd = Math.min(H - 1, Math.floor(vmax));
+        if (dv === 0) {
+          const umin = u1 < u2 ? u1 : u2;
+          const umax = u1 < u2 ? u2 : u1;
+          const colStart = Math.max(0, Math.floor(umin - EPS));
+          const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
+          for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++) {
+            for (let col = colStart, at = row * W + colStart; col <= colEnd; col++, at++)
+              status[at] = BOUNDARY;
+          }
+          continue;
+        }
+        const perV = 1 / dv;
+        for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++) {
+          // the edge's u-range over the row grown by EPS in v, then by EPS in u
+          let t0 = ((row - EPS > vmin ? row - EPS : vmin) - v1) * perV;
+          let t1 = ((row + 1 + EPS < vmax ? row + 1 + EPS : vmax) - v1) * perV;
+          t0 = t0 < 0 ? 0 : t0 > 1 ? 1 : t0;
+          t1 = t1 < 0 ? 0 : t1 > 1 ? 1 : t1;
+          const ua = u1 + t0 * du;
+          const ub = u1 + t1 * du;
+          const colStart = Math.max(0, Math.floor((ua < ub ? ua : ub) - EPS));
+          const colEnd = Math.min(W - 1, Math.floor((ua < ub ? ub : ua) + EPS));
+          for (let col = colStart, at = row * W + colStart; col <= colEnd; col++, at++) status[at] = BOUNDARY;
+          // the centre line of this row, if the edge crosses it (half-open in v, as the winding test)
           const vc = row + 0.5;
-          if (!((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1))) continue;
-          if (n === scratch.crossRow.length) growCrossings(scratch);
-          scratch.crossRow[n] = row;
-          scratch.crossU[n++] = u1 + ((vc - v1) * du) / (v2 - v1);
+          if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
+            if (n === scratch.crossRow.length) growCrossings(scratch);
+            scratch.crossRow[n] = row;
+            scratch.crossU[n++] = u1 + (vc - v1) * du * perV;
+          }
         }
       }
     }
@@ -183,45 +211,11 @@ function rasterPolygon(
       for (let c = from; c + 1 < to; c += 2) {
         const colStart = Math.max(0, Math.ceil(rowU[c] - 0.5));
         const colEnd = Math.min(W - 1, Math.floor(rowU[c + 1] - 0.5));
-        for (let col = colStart; col <= colEnd; col++) status[line + col] = INSIDE;
+        for (let at = line + colStart; at <= line + colEnd; at++) {
+          if (status[at] === OUTSIDE) status[at] = INSIDE;
+        }
       }
       from = to;
-    }
-  }
-  // Every sub-cell an edge passes through or near is boundary.
-  for (let r = 0; r < rings; r++) {
-    const to = (g[starts + r + 1] | 0) - p0 - 1;
-    for (let i = (g[starts + r] | 0) - p0; i < to; i++) {
-      const u1 = uv[i * 2];
-      const v1 = uv[i * 2 + 1];
-      const u2 = uv[i * 2 + 2];
-      const v2 = uv[i * 2 + 3];
-      const vmin = (v1 < v2 ? v1 : v2) - EPS;
-      const vmax = (v1 < v2 ? v2 : v1) + EPS;
-      const rowStart = Math.max(0, Math.floor(vmin));
-      const rowEnd = Math.min(H - 1, Math.floor(vmax));
-      const dv = v2 - v1;
-      for (let row = rowStart; row <= rowEnd; row++) {
-        let umin: number;
-        let umax: number;
-        if (dv === 0) {
-          umin = u1 < u2 ? u1 : u2;
-          umax = u1 < u2 ? u2 : u1;
-        } else {
-          let t0 = ((row > vmin ? row : vmin) - v1) / dv;
-          let t1 = ((row + 1 < vmax ? row + 1 : vmax) - v1) / dv;
-          t0 = t0 < 0 ? 0 : t0 > 1 ? 1 : t0;
-          t1 = t1 < 0 ? 0 : t1 > 1 ? 1 : t1;
-          const ua = u1 + t0 * (u2 - u1);
-          const ub = u1 + t1 * (u2 - u1);
-          umin = ua < ub ? ua : ub;
-          umax = ua < ub ? ub : ua;
-        }
-        const colStart = Math.max(0, Math.floor(umin - EPS));
-        const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
-        const line = row * W;
-        for (let col = colStart; col <= colEnd; col++) status[line + col] = BOUNDARY;
-      }
     }
   }
 }
