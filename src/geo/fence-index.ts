@@ -272,28 +272,22 @@ export function buildFenceIndex(
       large.push(s);
       continue;
     }
-    const W = w * SUB;
     const r = recOf[s];
-    const status = rasterFence(
+    const masks = rasterFence(
       chunks[r >>> CHUNK_BITS],
       r & CHUNK_MASK,
       subGrid,
       ix0 * SUB,
       iy0 * SUB,
-      W,
-      h * SUB,
+      w,
+      h,
       scratch,
     );
     const word = (s << SLOT_SHIFT) | (accCode[s] << ACC_SHIFT);
     for (let row = 0; row < h; row++) {
       const cellBase = (iy0 + row) * nx + ix0;
       for (let col = 0; col < w; col++) {
-        let mask = 0;
-        for (let sy = 0; sy < SUB; sy++) {
-          const at = (row * SUB + sy) * W + col * SUB;
-          mask |=
-            (status[at] | (status[at + 1] << 2) | (status[at + 2] << 4) | (status[at + 3] << 6)) << (sy * 8);
-        }
+        const mask = masks[row * w + col];
         if (mask === 0) continue;
         tripleCell[total] = cellBase + col;
         if (mask === ALL_INSIDE) {

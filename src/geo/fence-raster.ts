@@ -15,7 +15,7 @@ export interface SubGrid {
 
 /** Growable work arrays, reused from fence to fence within one build. */
 export interface RasterScratch {
-  status: Uint8Array;
+  masks: Int32Array;
   uv: Float64Array;
   crossRow: Int32Array;
   crossU: Float64Array;
@@ -25,7 +25,7 @@ export interface RasterScratch {
 
 export function createRasterScratch(): RasterScratch {
   return {
-    status: new Uint8Array(4096),
+    masks: new Int32Array(1024),
     uv: new Float64Array(512),
     crossRow: new Int32Array(256),
     crossU: new Float64Array(256),
@@ -39,6 +39,35 @@ export function createRasterScratch(): RasterScratch {
 // inside/outside state holds for every point in it.
 const EPS = 1e-6;
 const RAD = Math.PI / 180;
+// Sub-cell (sx, sy) of a cell has its 2-bit state at bits 2·(4·sy + sx) of the cell's mask.
+const LOW_BITS = 0x55555555;
+const HIGH_BITS = 0xaaaaaaaa | 0;
+
+/** Bits of sub-cells lo..hi (0–3) of sub-row sy (0–3) in a cell mask. */
+function spanBits(sy: number, lo: number, hi: number): number {
+  return ((1 << (2 * (hi - lo + 1))) - 1) << (2 * (sy * 4 + lo));
+}
+
+/** Marks sub-cells col0..col1 of sub-row `row` as boundary (whatever they were). */
+function markBoundary(masks: Int32Array, w: number, row: number, col0: number, col1: number): void {
+  const line = (row >> 2) * w;
+  const sy = row & 3;
+  for (let c = col0 >> 2; c <= col1 >> 2; c++) {
+    const bits = spanBits(sy, c === col0 >> 2 ? col0 & 3 : 0, c === col1 >> 2 ? col1 & 3 : 3);
+    masks[line + c] = (masks[line + c] & ~bits) | (HIGH_BITS & bits);
+  }
+}
+
+/** Marks sub-cells col0..col1 of sub-row `row` inside, except those already boundary. */
+function markInside(masks: Int32Array, w: number, row: number, col0: number, col1: number): void {
+  const line = (row >> 2) * w;
+  const sy = row & 3;
+  for (let c = col0 >> 2; c <= col1 >> 2; c++) {
+    const bits = spanBits(sy, c === col0 >> 2 ? col0 & 3 : 0, c === col1 >> 2 ? col1 & 3 : 3);
+    const m = masks[line + c];
+    masks[line + c] = m | (LOW_BITS & bits & ~((m & HIGH_BITS) >>> 1));
+  }
+}
 
 /**
  * Writes the state of every sub-cell of the W × H window, for the fence record at `off` in `g`, whose lower-left sub-cell is (fx0, fy0)
@@ -50,16 +79,16 @@ export function rasterFence(
   grid: SubGrid,
   fx0: number,
   fy0: number,
-  W: number,
-  H: number,
+  w: number,
+  h: number,
   scratch: RasterScratch,
-): Uint8Array {
-  if (scratch.status.length < W * H) scratch.status = new Uint8Array(W * H * 2);
-  const status = scratch.status;
-  status.fill(OUTSIDE, 0, W * H);
-  if (g[off] === 1) rasterCircle(g, off, grid, fx0, fy0, W, H, status);
-  else rasterPolygon(g, off, grid, fx0, fy0, W, H, scratch);
-  return status;
+): Int32Array {
+  if (scratch.masks.length < w * h) scratch.masks = new Int32Array(w * h * 2);
+  const masks = scratch.masks;
+  masks.fill(0, 0, w * h);
+  if (g[off] === 1) rasterCircle(g, off, grid, fx0, fy0, w, h, masks);
+  else rasterPolygon(g, off, grid, fx0, fy0, w, h, scratch);
+  return masks;
 }
 
 function rasterCircle(
@@ -68,11 +97,13 @@ function rasterCircle(
   grid: SubGrid,
   fx0: number,
   fy0: number,
-  W: number,
-  H: number,
-  status: Uint8Array,
+  w: number,
+  h: number,
+  masks: Int32Array,
 ): void {
   const { gx0, gy0, fcw, fch } = grid;
+  const W = w * 4;
+  const H = h * 4;
   const cx = g[off + 1];
   const cy = g[off + 2];
   const r = g[off + 3];
@@ -97,7 +128,8 @@ function rasterCircle(
       if (dxN * dxN + dyN * dyN > far) continue;
       const fx = Math.abs(x0 - cx) > Math.abs(x1 - cx) ? x0 : x1;
       const dxF = (fx - cx) * kxF;
-      status[row * W + col] = dxF * dxF + dyF * dyF <= near ? INSIDE : BOUNDARY;
+      const state = dxF * dxF + dyF * dyF <= near ? INSIDE : BOUNDARY;
+      masks[(row >> 2) * w + (col >> 2)] |= state << (2 * ((row & 3) * 4 + (col & 3)));
     }
   }
 }
@@ -108,10 +140,12 @@ function rasterPolygon(
   grid: SubGrid,
   fx0: number,
   fy0: number,
-  W: number,
-  H: number,
+  w: number,
+  h: number,
   scratch: RasterScratch,
 ): void {
+  const W = w * 4;
+  const H = h * 4;
   // header values are small integers stored as doubles; `| 0` keeps the loops on int32
   const rings = g[off + 1] | 0;
   const parts = g[off + 2] | 0;
@@ -130,7 +164,7 @@ function rasterPolygon(
   // boundary and collects where the edge crosses sub-cell centre lines; then a scanline through
   // the centres fills the rest of the part (its holes pair up with its shell): a sub-cell no edge
   // touches is inside iff its centre is.
-  const status = scratch.status;
+  const masks = scratch.masks;
   for (let p = 0; p < parts; p++) {
     let n = 0;
     const ringTo = g[off + 4 + p] | 0;
@@ -153,10 +187,9 @@ function rasterPolygon(
           const umax = u1 < u2 ? u2 : u1;
           const colStart = Math.max(0, Math.floor(umin - EPS));
           const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
-          for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++) {
-            for (let col = colStart, at = row * W + colStart; col <= colEnd; col++, at++)
-              status[at] = BOUNDARY;
-          }
+          if (colStart > colEnd) continue;
+          for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++)
+            markBoundary(masks, w, row, colStart, colEnd);
           continue;
         }
         const perV = 1 / dv;
@@ -170,7 +203,7 @@ function rasterPolygon(
           const ub = u1 + t1 * du;
           const colStart = Math.max(0, Math.floor((ua < ub ? ua : ub) - EPS));
           const colEnd = Math.min(W - 1, Math.floor((ua < ub ? ub : ua) + EPS));
-          for (let col = colStart, at = row * W + colStart; col <= colEnd; col++, at++) status[at] = BOUNDARY;
+          if (colStart <= colEnd) markBoundary(masks, w, row, colStart, colEnd);
           // the centre line of this row, if the edge crosses it (half-open in v, as the winding test)
           const vc = row + 0.5;
           if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
@@ -207,13 +240,10 @@ function rasterPolygon(
         }
         rowU[j] = u;
       }
-      const line = row * W;
       for (let c = from; c + 1 < to; c += 2) {
         const colStart = Math.max(0, Math.ceil(rowU[c] - 0.5));
         const colEnd = Math.min(W - 1, Math.floor(rowU[c + 1] - 0.5));
-        for (let at = line + colStart; at <= line + colEnd; at++) {
-          if (status[at] === OUTSIDE) status[at] = INSIDE;
-        }
+        if (colStart <= colEnd) markInside(masks, w, row, colStart, colEnd);
       }
       from = to;
     }
