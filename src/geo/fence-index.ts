@@ -1,6 +1,8 @@
 import RBush from 'rbush';
+import { BOUNDARY, createRasterScratch, INSIDE, type RasterScratch, rasterFence } from './fence-raster.ts';
+import { CHUNK_BITS, CHUNK_MASK, flatOf, polygonRecordCovers, recordOf } from './fence-record.ts';
 import { distanceM, distanceToSegmentM, METRES_PER_DEG_LAT } from './geodesy.ts';
-import { type FlatPolygons, polygonsCover, ringSide } from './pip.ts';
+import { polygonsCover } from './pip.ts';
 import type { BBox, Fence, FenceSnapshot } from './types.ts';
 
 export interface FenceIndexOptions {
@@ -40,15 +42,7 @@ interface TreeItem {
   slot: number;
 }
 
-// Cell-unit slack when marking boundary cells: far above rounding (1e-12) and far below a cell, so a
-// cell not marked boundary is at least this far from every edge and its inside/outside is certain.
-const EPS = 1e-6;
 const RAD = Math.PI / 180;
-
-/** The packed geometry of a polygon fence. */
-export function flatOf(fence: Fence & { kind: 'polygon' }): FlatPolygons {
-  return fence.flat;
-}
 
 /** True when (lon, lat) is covered by the fence grown by `bufferM` metres. */
 export function fenceNear(fence: Fence, lon: number, lat: number, bufferM: number): boolean {
@@ -89,35 +83,65 @@ export function fenceNear(fence: Fence, lon: number, lat: number, bufferM: numbe
   return false;
 }
 
-function growInt32(a: Int32Array, min: number): Int32Array {
-  if (a.length >= min) return a;
-  const b = new Int32Array(Math.max(min, a.length * 2));
-  b.set(a);
-  return b;
+/** Set bits in a 32-bit word. */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
 }
 
-function hashCell(key: number): number {
-  const h = Math.imul(key, 0x9e3779b1);
-  return h ^ (h >>> 16);
-}
-
+// Each cell is split into 4 × 4 sub-cells with a 2-bit state each (OUTSIDE / INSIDE / BOUNDARY),
+// sub-cell (sx, sy) at bits 2·(4·sy + sx) of a 32-bit mask.
 const SUB = 4;
 const SUB_SHIFT = 2;
-// Raster status (0 outside, 1 boundary, 2 inside) → 2-bit sub-cell state (0 outside, 1 inside, 2 boundary).
-const STATE_CODE = Uint8Array.from([0, 2, 1]);
 const ALL_INSIDE = 0x55555555;
-const INV_POW4 = Float64Array.from({ length: SUB * SUB }, (_, k) => 4 ** -k);
+// Cells are grouped in 8 × 8 blocks; an occupied block's 64 cells get consecutive entry ranges, so
+// neighbouring cells share cache lines and an empty block costs one bit.
+const BLOCK_SHIFT = 3;
+// Entry word 0: bit 0 wholly inside, bits 2–9 accuracy class, bits 10–31 slot; word 1 the sub-cell mask.
+const ACC_SHIFT = 2;
+const ACC_OTHER = 255;
+const SLOT_SHIFT = 10;
+const MAX_SLOTS = 2 ** (32 - SLOT_SHIFT);
 
-// Per-fence hot record (Float64Array, stride HOT): everything a boundary test needs in one place.
-const HOT = 8;
-const K_KIND = 0; // 0 gridded polygon, 1 circle, 2 polygon answered without the grid
-const K_CX = 1;
-const K_CY = 2;
-const K_R = 3;
-const K_IY0 = 4;
-const K_ROWBASE = 5;
-const K_ROWS = 6;
-const K_PARTBASE = 7;
+/** Work arrays of a build, kept for the next one (builds are synchronous, so never overlap). */
+interface BuildWork {
+  boxes: Float64Array;
+  cell: Int32Array;
+  word: Int32Array;
+  mask: Int32Array;
+  cursor: Int32Array;
+  raster: RasterScratch;
+}
+
+// Reusing them keeps a rebuild's fresh allocations to the index it returns (~16 MB per 100 k
+// fences rather than ~50 MB), so rebuilds rarely cross V8's external-memory threshold, which forces
+// a full collection of the heap holding the GeoJSON fences (~0.4 s at 100 k fences).
+let kept: BuildWork | undefined;
+const KEEP_WORK_BYTES = 128 * 2 ** 20;
+
+function workFor(n: number): BuildWork {
+  kept ??= {
+    boxes: new Float64Array(0),
+    cell: new Int32Array(0),
+    word: new Int32Array(0),
+    mask: new Int32Array(0),
+    cursor: new Int32Array(0),
+    raster: createRasterScratch(),
+  };
+  if (kept.boxes.length < n * 4) kept.boxes = new Float64Array(n * 4);
+  return kept;
+}
+
+function triplesFor(work: BuildWork, count: number): void {
+  if (work.cell.length < count) {
+    const size = Math.ceil(count * 1.25);
+    work.cell = new Int32Array(size);
+    work.word = new Int32Array(size);
+    work.mask = new Int32Array(size);
+  }
+}
 
 /** Builds an index snapshot over `fences`; slots are positions in `fences`. */
 export function buildFenceIndex(
@@ -129,34 +153,71 @@ export function buildFenceIndex(
   let cellSizeM = options.cellSizeM ?? 60;
   const maxCellsPerFence = options.maxCellsPerFence ?? 4096;
   const n = fences.length;
+  if (n > MAX_SLOTS) throw new RangeError(`a fence index holds at most ${MAX_SLOTS} fences, not ${n}`);
 
-  const byId = new Map<string, number>();
-  const hot = new Float64Array(n * HOT);
+  // Per slot: the bounding box, copied once so later passes do not chase fence objects.
+  const work = workFor(n);
+  const boxes = work.boxes;
+  // Per slot: where its record lives (chunk number << CHUNK_BITS | offset) and its accuracy class.
+  const recOf = new Int32Array(n);
+  const accOf = new Float64Array(n);
+  const chunks: Float64Array[] = [];
+  const chunks32: Int32Array[] = [];
+  const chunkNo = new Map<Float64Array, number>();
+  // Accuracy classes: the distinct maxAccuracyM values (a few in practice); the rest look up accOf.
+  const accValues = new Float64Array(ACC_OTHER + 1);
+  accValues[ACC_OTHER] = Infinity;
+  const accClass = new Map<number, number>();
+  const accCode = new Uint8Array(n);
   let minX = Infinity;
   let minY = Infinity;
   let maxX = -Infinity;
   let maxY = -Infinity;
-  let positions = 0;
-  let ringsTotal = 0;
-  let partsTotal = 0;
+  let lastChunk: Float64Array | undefined;
+  let lastNo = 0;
+  let recordBytes = 0;
   for (let s = 0; s < n; s++) {
     const f = fences[s];
-    byId.set(f.props.id, s);
     const b = f.bbox;
     if (b[0] < minX) minX = b[0];
     if (b[1] < minY) minY = b[1];
     if (b[2] > maxX) maxX = b[2];
     if (b[3] > maxY) maxY = b[3];
-    if (f.kind === 'polygon') {
-      const flat = flatOf(f);
-      positions += flat.coords.length / 2;
-      ringsTotal += flat.ringStart.length - 1;
-      partsTotal += flat.partRing.length - 1;
+    boxes[s * 4] = b[0];
+    boxes[s * 4 + 1] = b[1];
+    boxes[s * 4 + 2] = b[2];
+    boxes[s * 4 + 3] = b[3];
+    const rec = recordOf(f);
+    recordBytes += rec.size * 8;
+    if (rec.chunk !== lastChunk) {
+      lastChunk = rec.chunk;
+      let no = chunkNo.get(rec.chunk);
+      if (no === undefined) {
+        no = chunks.length;
+        chunks.push(rec.chunk);
+        chunks32.push(rec.chunk32);
+        chunkNo.set(rec.chunk, no);
+      }
+      lastNo = no;
     }
+    recOf[s] = (lastNo << CHUNK_BITS) | rec.off;
+    const acc = f.props.maxAccuracyM;
+    accOf[s] = acc;
+    let cls = accClass.get(acc);
+    if (cls === undefined) {
+      cls = accClass.size < ACC_OTHER ? accClass.size : ACC_OTHER;
+      if (cls !== ACC_OTHER) {
+        accClass.set(acc, cls);
+        accValues[cls] = acc;
+      }
+    }
+    accCode[s] = cls;
   }
   // The R-tree over fence boxes answers bounding-box queries (API listings, map views); pings never
   // need it (the grid answers them), so it is bulk-loaded on the first query, not on every rebuild.
   let tree: RBush<TreeItem> | undefined;
+  // Likewise the id → slot map: snapshots keep their own, so most indexes never need this one.
+  let byId: Map<string, number> | undefined;
   const treeOf = (): RBush<TreeItem> => {
     if (tree === undefined) {
       const items: TreeItem[] = new Array(n);
@@ -169,40 +230,6 @@ export function buildFenceIndex(
     }
     return tree;
   };
-
-  // All polygon coordinates in one array; per fence a part table [partCount, shell ring of each
-  // part (local ring numbers), ringCount] and absolute ring starts.
-  const coords = new Float64Array(positions * 2);
-  const ringStartG = new Int32Array(ringsTotal + n + 1);
-  const partRingG = new Int32Array(partsTotal + 2 * n + 1);
-  const ringBaseOf = new Int32Array(n);
-  let pos = 0;
-  let ringAt = 0;
-  let partAt = 0;
-  let maxRings = 1;
-  for (let s = 0; s < n; s++) {
-    const f = fences[s];
-    const h = s * HOT;
-    if (f.kind === 'circle') {
-      hot[h + K_KIND] = 1;
-      hot[h + K_CX] = f.center[0];
-      hot[h + K_CY] = f.center[1];
-      hot[h + K_R] = f.radiusM;
-      continue;
-    }
-    const flat = flatOf(f);
-    const rings = flat.ringStart.length - 1;
-    const parts = flat.partRing.length - 1;
-    if (rings > maxRings) maxRings = rings;
-    coords.set(flat.coords, pos * 2);
-    ringBaseOf[s] = ringAt;
-    for (let r = 0; r <= rings; r++) ringStartG[ringAt + r] = pos + flat.ringStart[r];
-    ringAt += rings + 1;
-    hot[h + K_PARTBASE] = partAt;
-    partRingG[partAt++] = parts;
-    for (let p = 0; p <= parts; p++) partRingG[partAt++] = flat.partRing[p];
-    pos += flat.coords.length / 2;
-  }
 
   // Grid geometry; cells grow until every cell number fits in an int32.
   const midLat = n === 0 ? 0 : Math.max(-85, Math.min(85, (minY + maxY) / 2));
@@ -224,401 +251,163 @@ export function buildFenceIndex(
   }
   const invCw = 1 / cw;
   const invCh = 1 / ch;
-  // Each cell is split into SUB × SUB sub-cells; fences are rasterised at sub-cell resolution and
-  // every boundary entry carries a 2-bit state per sub-cell (outside / inside / boundary), so most
-  // pings in a boundary cell are answered without touching the fence's geometry.
-  const invFcw = invCw * SUB;
-  const invFch = invCh * SUB;
   const fcw = cw / SUB;
   const fch = ch / SUB;
+  const invFcw = invCw * SUB;
+  const invFch = invCh * SUB;
+  const subGrid = { gx0, gy0, fcw, fch };
 
-  // Upper bounds, so the big arrays are allocated once.
+  // Pass 1: rasterise every fence into (cell, entry word, sub-cell mask) triples, in slot order.
   let cellBound = 0;
   for (let s = 0; s < n; s++) {
-    const b = fences[s].bbox;
-    const w = Math.floor((b[2] - gx0) * invCw) - Math.floor((b[0] - gx0) * invCw) + 1;
-    const h = Math.floor((b[3] - gy0) * invCh) - Math.floor((b[1] - gy0) * invCh) + 1;
+    const w = Math.floor((boxes[s * 4 + 2] - gx0) * invCw) - Math.floor((boxes[s * 4] - gx0) * invCw) + 1;
+    const h = Math.floor((boxes[s * 4 + 3] - gy0) * invCh) - Math.floor((boxes[s * 4 + 1] - gy0) * invCh) + 1;
     if (w * h <= maxCellsPerFence) cellBound += w * h;
   }
-  const keys = new Int32Array(cellBound);
-  const ents = new Int32Array(cellBound);
-  const masks = new Float64Array(cellBound);
+  triplesFor(work, cellBound);
+  const tripleCell = work.cell;
+  const tripleWord = work.word;
+  const tripleMask = work.mask;
   let total = 0;
+  let insideEntries = 0;
   const large: number[] = [];
-  // Per gridded polygon and sub-cell row: the edges whose y-range meets the row, as (absolute
-  // position of the edge start, local ring). A point in that row can only be affected by those
-  // edges, so testing them alone gives exactly the full test's answer.
-  let rowOffsets: Int32Array = new Int32Array(Math.max(4096, n * 16));
-  let rowOffsetsLen = 0;
-  let rowEdges: Int32Array = new Int32Array(Math.max(8192, Math.ceil(positions * 3.5)));
-  let rowEdgesLen = 0;
-  let pairRow: Int32Array = new Int32Array(256);
-  let pairEdge: Int32Array = new Int32Array(256);
-  let pairRing: Int32Array = new Int32Array(256);
-  let rowCount = new Int32Array(64);
-  let status = new Uint8Array(1024);
-  let uv = new Float64Array(256);
-  let crossings = new Float64Array(64);
-
+  const scratch = work.raster;
   for (let s = 0; s < n; s++) {
-    const f = fences[s];
-    const hs = s * HOT;
-    const b = f.bbox;
-    const ix0 = Math.floor((b[0] - gx0) * invCw);
-    const ix1 = Math.floor((b[2] - gx0) * invCw);
-    const iy0 = Math.floor((b[1] - gy0) * invCh);
-    const iy1 = Math.floor((b[3] - gy0) * invCh);
+    const ix0 = Math.floor((boxes[s * 4] - gx0) * invCw);
+    const ix1 = Math.floor((boxes[s * 4 + 2] - gx0) * invCw);
+    const iy0 = Math.floor((boxes[s * 4 + 1] - gy0) * invCh);
+    const iy1 = Math.floor((boxes[s * 4 + 3] - gy0) * invCh);
     const w = ix1 - ix0 + 1;
     const h = iy1 - iy0 + 1;
     if (w * h > maxCellsPerFence) {
-      if (f.kind === 'polygon') hot[hs + K_KIND] = 2;
       large.push(s);
       continue;
     }
-    // sub-cell raster of the fence's cells
-    const fx0 = ix0 * SUB;
-    const fy0 = iy0 * SUB;
-    const W = w * SUB;
-    const H = h * SUB;
-    if (status.length < W * H) status = new Uint8Array(W * H * 2);
-    status.fill(0, 0, W * H);
-
-    if (f.kind === 'circle') {
-      const cx = f.center[0];
-      const cy = f.center[1];
-      const r = f.radiusM;
-      // Planar distances at the mean latitude are within this margin of great-circle ones here.
-      const margin = 1 + r * 1e-3;
-      for (let row = 0; row < H; row++) {
-        const y0 = gy0 + (fy0 + row) * fch;
-        const y1 = y0 + fch;
-        const nyp = cy < y0 ? y0 : cy > y1 ? y1 : cy;
-        const fy = Math.abs(y0 - cy) > Math.abs(y1 - cy) ? y0 : y1;
-        const kxN = METRES_PER_DEG_LAT * Math.cos(((cy + nyp) / 2) * RAD);
-        const kxF = METRES_PER_DEG_LAT * Math.cos(((cy + fy) / 2) * RAD);
-        const dyN = (nyp - cy) * METRES_PER_DEG_LAT;
-        const dyF = (fy - cy) * METRES_PER_DEG_LAT;
-        for (let col = 0; col < W; col++) {
-          const x0 = gx0 + (fx0 + col) * fcw;
-          const x1 = x0 + fcw;
-          const nxp = cx < x0 ? x0 : cx > x1 ? x1 : cx;
-          const dxN = (nxp - cx) * kxN;
-          if (dxN * dxN + dyN * dyN > (r + margin) * (r + margin)) continue;
-          const fx = Math.abs(x0 - cx) > Math.abs(x1 - cx) ? x0 : x1;
-          const dxF = (fx - cx) * kxF;
-          status[row * W + col] = dxF * dxF + dyF * dyF <= (r - margin) * (r - margin) && r > margin ? 2 : 1;
-        }
-      }
-    } else {
-      const flat = flatOf(f);
-      const fc = flat.coords;
-      const ringStart = flat.ringStart;
-      const partRing = flat.partRing;
-      const ringBase = ringStartG[ringBaseOf[s]];
-      const npos = fc.length / 2;
-      if (uv.length < fc.length) uv = new Float64Array(fc.length * 2);
-      for (let i = 0; i < npos; i++) {
-        uv[i * 2] = (fc[i * 2] - gx0) * invFcw - fx0;
-        uv[i * 2 + 1] = (fc[i * 2 + 1] - gy0) * invFch - fy0;
-      }
-      // Mark every sub-cell an edge passes through or near as boundary.
-      let pairs = 0;
-      for (let r = 0; r < ringStart.length - 1; r++) {
-        for (let i = ringStart[r]; i < ringStart[r + 1] - 1; i++) {
-          const u1 = uv[i * 2];
-          const v1 = uv[i * 2 + 1];
-          const u2 = uv[i * 2 + 2];
-          const v2 = uv[i * 2 + 3];
-          const vmin = (v1 < v2 ? v1 : v2) - EPS;
-          const vmax = (v1 < v2 ? v2 : v1) + EPS;
-          const rowStart = Math.max(0, Math.floor(vmin));
-          const rowEnd = Math.min(H - 1, Math.floor(vmax));
-          const dv = v2 - v1;
-          for (let row = rowStart; row <= rowEnd; row++) {
-            if (pairs === pairRow.length) {
-              pairRow = growInt32(pairRow, pairs + 1);
-              pairEdge = growInt32(pairEdge, pairs + 1);
-              pairRing = growInt32(pairRing, pairs + 1);
-            }
-            pairRow[pairs] = row;
-            pairEdge[pairs] = ringBase + i;
-            pairRing[pairs++] = r;
-            let umin: number;
-            let umax: number;
-            if (dv === 0) {
-              umin = u1 < u2 ? u1 : u2;
-              umax = u1 < u2 ? u2 : u1;
-            } else {
-              let t0 = ((row > vmin ? row : vmin) - v1) / dv;
-              let t1 = ((row + 1 < vmax ? row + 1 : vmax) - v1) / dv;
-              t0 = t0 < 0 ? 0 : t0 > 1 ? 1 : t0;
-              t1 = t1 < 0 ? 0 : t1 > 1 ? 1 : t1;
-              const ua = u1 + t0 * (u2 - u1);
-              const ub = u1 + t1 * (u2 - u1);
-              umin = ua < ub ? ua : ub;
-              umax = ua < ub ? ub : ua;
-            }
-            const colStart = Math.max(0, Math.floor(umin - EPS));
-            const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
-            for (let col = colStart; col <= colEnd; col++) status[row * W + col] = 1;
-          }
-        }
-      }
-      // Stable counting sort of (row, edge) pairs by row keeps each row's edges in ring order.
-      if (rowCount.length < H + 1) rowCount = new Int32Array((H + 1) * 2);
-      rowCount.fill(0, 0, H + 1);
-      for (let k = 0; k < pairs; k++) rowCount[pairRow[k] + 1]++;
-      hot[hs + K_IY0] = fy0;
-      hot[hs + K_ROWS] = H;
-      hot[hs + K_ROWBASE] = rowOffsetsLen;
-      rowOffsets = growInt32(rowOffsets, rowOffsetsLen + H + 1);
-      let acc = rowEdgesLen;
-      for (let row = 0; row <= H; row++) {
-        acc += rowCount[row];
-        rowOffsets[rowOffsetsLen++] = acc;
-        rowCount[row] = acc;
-      }
-      rowEdges = growInt32(rowEdges, (rowEdgesLen + pairs) * 2);
-      for (let k = 0; k < pairs; k++) {
-        const at = rowCount[pairRow[k]]++;
-        rowEdges[at * 2] = pairEdge[k];
-        rowEdges[at * 2 + 1] = pairRing[k];
-      }
-      rowEdgesLen += pairs;
-      // Scanline through sub-cell centres: a sub-cell no edge touches is inside iff its centre is.
-      // Only the edges listed for a row can cross its centre line, so each row walks its own list.
-      const rowBase = hot[hs + K_ROWBASE];
-      for (let p = 0; p < partRing.length - 1; p++) {
-        const ringFrom = partRing[p];
-        const ringTo = partRing[p + 1];
-        for (let row = 0; row < H; row++) {
-          const vc = row + 0.5;
-          let k = 0;
-          const listEnd = rowOffsets[rowBase + row + 1];
-          for (let at = rowOffsets[rowBase + row]; at < listEnd; at++) {
-            const r = rowEdges[at * 2 + 1];
-            if (r < ringFrom || r >= ringTo) continue;
-            {
-              const i = rowEdges[at * 2] - ringBase;
-              const v1 = uv[i * 2 + 1];
-              const v2 = uv[i * 2 + 3];
-              if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
-                const u1 = uv[i * 2];
-                const u = u1 + ((vc - v1) * (uv[i * 2 + 2] - u1)) / (v2 - v1);
-                if (k === crossings.length) {
-                  const next = new Float64Array(k * 2);
-                  next.set(crossings);
-                  crossings = next;
-                }
-                // insertion sort: crossings per row are few
-                let j = k++;
-                while (j > 0 && crossings[j - 1] > u) {
-                  crossings[j] = crossings[j - 1];
-                  j--;
-                }
-                crossings[j] = u;
-              }
-            }
-          }
-          for (let c = 0; c + 1 < k; c += 2) {
-            const colStart = Math.max(0, Math.ceil(crossings[c] - 0.5));
-            const colEnd = Math.min(W - 1, Math.floor(crossings[c + 1] - 0.5));
-            for (let col = colStart; col <= colEnd; col++) {
-              if (status[row * W + col] === 0) status[row * W + col] = 2;
-            }
-          }
-        }
-      }
-    }
-    // One entry per cell that is not entirely outside: inside, or boundary with sub-cell states.
+    const r = recOf[s];
+    const masks = rasterFence(
+      chunks[r >>> CHUNK_BITS],
+      r & CHUNK_MASK,
+      subGrid,
+      ix0 * SUB,
+      iy0 * SUB,
+      w,
+      h,
+      scratch,
+    );
+    const word = (s << SLOT_SHIFT) | (accCode[s] << ACC_SHIFT);
     for (let row = 0; row < h; row++) {
-      const keyBase = (iy0 + row) * nx + ix0;
+      const cellBase = (iy0 + row) * nx + ix0;
       for (let col = 0; col < w; col++) {
-        // 2-bit sub-cell states (0 outside, 1 inside, 2 boundary), sub-cell k at bits 2k: the same
-        // number as Σ state·4^k, built with integer ops.
-        let mask = 0;
-        for (let sy = 0; sy < SUB; sy++) {
-          const line = (row * SUB + sy) * W + col * SUB;
-          const shift = sy * SUB * 2;
-          mask |=
-            (STATE_CODE[status[line]] |
-              (STATE_CODE[status[line + 1]] << 2) |
-              (STATE_CODE[status[line + 2]] << 4) |
-              (STATE_CODE[status[line + 3]] << 6)) <<
-            shift;
-        }
+        const mask = masks[row * w + col];
         if (mask === 0) continue;
-        keys[total] = keyBase + col;
-        ents[total] = mask === ALL_INSIDE ? s * 2 + 1 : s * 2;
-        masks[total++] = mask >>> 0;
+        tripleCell[total] = cellBase + col;
+        if (mask === ALL_INSIDE) {
+          tripleWord[total] = word | 1;
+          insideEntries++;
+        } else tripleWord[total] = word;
+        tripleMask[total++] = mask;
       }
     }
   }
 
-  // Group entries by cell. The table holds, per occupied cell, [cell number + 1, first entry,
-  // entry count, 0]: one cache line answers "anything here?" and "where?".
-  let cap = 16;
-  while (cap < total * 1.4) cap *= 2;
-  const mask = cap - 1;
-  const table = new Int32Array(cap * 4);
-  const slotOfEntry = new Int32Array(total);
-
+  // Pass 2: occupancy bits per block, their running count per 32-bit word, then a counting sort of
+  // the triples into per-cell runs (block number · 64 + cell within the block).
+  const bnx = (nx >> BLOCK_SHIFT) + 1;
+  const bny = (ny >> BLOCK_SHIFT) + 1;
+  const words = ((bnx * bny) >> 5) + 1;
+  const bits = new Int32Array(words);
+  for (let e = 0; e < total; e++) {
+    const c = tripleCell[e];
+    const iy = (c / nx) | 0;
+    const blk = (iy >> BLOCK_SHIFT) * bnx + ((c - iy * nx) >> BLOCK_SHIFT);
+    bits[blk >> 5] |= 1 << (blk & 31);
+  }
+  const rank = new Int32Array(words);
+  let blocks = 0;
+  for (let k = 0; k < words; k++) {
+    rank[k] = blocks;
+    blocks += popcount(bits[k]);
+  }
+  const cellOf = (c: number): number => {
+    const iy = (c / nx) | 0;
+    const ix = c - iy * nx;
+    const blk = (iy >> BLOCK_SHIFT) * bnx + (ix >> BLOCK_SHIFT);
+    const k = blk >> 5;
+    const below = popcount(bits[k] & ~(-1 << (blk & 31)));
+    return ((rank[k] + below) << 6) | ((iy & 7) << 3) | (ix & 7);
+  };
+  // One int32 run per occupied block: 65 absolute indices (where each of its 64 cells' entries
+  // start, then their end) followed by the entries, so a cell's offsets and entries share a page.
+  if (work.cursor.length < blocks * 64) work.cursor = new Int32Array(blocks * 64 * 1.25);
+  const cursor = work.cursor;
+  cursor.fill(0, 0, blocks * 64);
+  for (let e = 0; e < total; e++) {
+    const c = cellOf(tripleCell[e]);
+    tripleCell[e] = c;
+    cursor[c]++;
+  }
+  const blockBase = new Int32Array(blocks);
+  let size = 0;
   let cells = 0;
-  for (let e = 0; e < total; e++) {
-    const key = keys[e];
-    let t = hashCell(key) & mask;
-    for (;;) {
-      const k = table[t * 4];
-      if (k === key + 1) {
-        table[t * 4 + 2]++;
-        break;
-      }
-      if (k === 0) {
-        table[t * 4] = key + 1;
-        table[t * 4 + 2] = 1;
-        cells++;
-        break;
-      }
-      t = (t + 1) & mask;
+  let maxCellEntries = 0;
+  for (let k = 0; k < blocks; k++) {
+    blockBase[k] = size;
+    size += 65;
+    for (let l = 0; l < 64; l++) {
+      const count = cursor[k * 64 + l];
+      if (count !== 0) cells++;
+      if (count > maxCellEntries) maxCellEntries = count;
+      size += count * 2;
     }
-    slotOfEntry[e] = t;
   }
-  let running = 0;
-  for (let t = 0; t < cap; t++) {
-    if (table[t * 4] === 0) continue;
-    table[t * 4 + 1] = running;
-    table[t * 4 + 3] = running;
-    running += table[t * 4 + 2];
+  const data = new Int32Array(size);
+  for (let k = 0; k < blocks; k++) {
+    const base = blockBase[k];
+    let at = base + 65;
+    for (let l = 0; l < 64; l++) {
+      data[base + l] = at;
+      const count = cursor[k * 64 + l];
+      cursor[k * 64 + l] = at;
+      at += count * 2;
+    }
+    data[base + 64] = at;
   }
-  // Entries: [slot * 2 + inside flag, maxAccuracyM, sub-cell states] so an accuracy miss or an
-  // outside/inside sub-cell needs no fence lookup.
-  const entries = new Float64Array(total * 3);
-  let insideEntries = 0;
   for (let e = 0; e < total; e++) {
-    const t = slotOfEntry[e];
-    const at = table[t * 4 + 3]++;
-    const v = ents[e];
-    if (v & 1) insideEntries++;
-    entries[at * 3] = v;
-    entries[at * 3 + 1] = fences[v >> 1].props.maxAccuracyM;
-    entries[at * 3 + 2] = masks[e];
+    const at = cursor[tripleCell[e]];
+    cursor[tripleCell[e]] = at + 2;
+    data[at] = tripleWord[e];
+    data[at + 1] = tripleMask[e];
   }
-  // Occupancy bits over 8×8-cell blocks: small enough to stay in cache, so pings far from every
-  // fence are answered without touching the table.
-  const bnx = (nx >> 3) + 1;
-  const bny = (ny >> 3) + 1;
-  const blocks = new Int32Array(((bnx * bny) >> 5) + 1);
-  for (let e = 0; e < total; e++) {
-    const key = keys[e];
-    const b = ((((key / nx) | 0) >> 3) * bnx + ((key % nx) >> 3)) | 0;
-    blocks[b >> 5] |= 1 << (b & 31);
-  }
+
+  // very large builds (1 M fences: ~300 MB of work arrays) do not keep theirs
+  if (work.boxes.byteLength + work.cell.byteLength * 3 + work.cursor.byteLength > KEEP_WORK_BYTES)
+    kept = undefined;
   const largeSlots = Int32Array.from(large);
   const largeBoxes = new Float64Array(large.length * 4);
-  const largeAcc = new Float64Array(large.length);
-  for (let i = 0; i < large.length; i++) {
-    largeBoxes.set(fences[large[i]].bbox, i * 4);
-    largeAcc[i] = fences[large[i]].props.maxAccuracyM;
-  }
+  for (let i = 0; i < large.length; i++)
+    largeBoxes.set(boxes.subarray(large[i] * 4, large[i] * 4 + 4), i * 4);
   const fnx = nx * SUB;
   const fny = ny * SUB;
-  const rowOff = rowOffsets.subarray(0, rowOffsetsLen);
-  const rowEdge = rowEdges.subarray(0, rowEdgesLen * 2);
-  const wn = new Int32Array(maxRings);
 
-  // Same arithmetic as polygonsCover (PostGIS's winding test), restricted to the row's edges.
-  const coversInRow = (slot: number, row: number, x: number, y: number): boolean => {
-    const hs = slot * HOT;
-    const pb = hot[hs + K_PARTBASE];
-    const parts = partRingG[pb];
-    const rings = partRingG[pb + 1 + parts];
-    for (let r = 0; r < rings; r++) wn[r] = 0;
-    const base = hot[hs + K_ROWBASE] + row;
-    const end = rowOff[base + 1];
-    for (let k = rowOff[base]; k < end; k++) {
-      const i = rowEdge[k * 2] * 2;
-      const x1 = coords[i];
-      const y1 = coords[i + 1];
-      const x2 = coords[i + 2];
-      const y2 = coords[i + 3];
-      const side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1);
-      if (side === 0) {
-        const minEX = x1 < x2 ? x1 : x2;
-        const maxEX = x1 < x2 ? x2 : x1;
-        const minEY = y1 < y2 ? y1 : y2;
-        const maxEY = y1 < y2 ? y2 : y1;
-        if (x >= minEX && x <= maxEX && y >= minEY && y <= maxEY) return true;
-      }
-      if (y1 <= y && y < y2 && side > 0) wn[rowEdge[k * 2 + 1]]++;
-      else if (y2 <= y && y < y1 && side < 0) wn[rowEdge[k * 2 + 1]]--;
-    }
-    if (rings === 1) return wn[0] !== 0;
-    for (let p = 0; p < parts; p++) {
-      const shell = partRingG[pb + 1 + p];
-      if (wn[shell] === 0) continue;
-      let inHole = false;
-      const next = partRingG[pb + 2 + p];
-      for (let r = shell + 1; r < next; r++) {
-        if (wn[r] !== 0) {
-          inHole = true;
-          break;
-        }
-      }
-      if (!inHole) return true;
-    }
-    return false;
+  const covers = (slot: number, lon: number, lat: number): boolean => {
+    const r = recOf[slot];
+    const g = chunks[r >>> CHUNK_BITS];
+    const off = r & CHUNK_MASK;
+    if (g[off] === 1) return distanceM(g[off + 1], g[off + 2], lon, lat) <= g[off + 3];
+    return polygonRecordCovers(g, chunks32[r >>> CHUNK_BITS], off, lon, lat);
   };
 
-  const coversWhole = (slot: number, x: number, y: number): boolean => {
-    const b = fences[slot].bbox;
-    if (x < b[0] || x > b[2] || y < b[1] || y > b[3]) return false;
-    const pb = hot[slot * HOT + K_PARTBASE];
-    const parts = partRingG[pb];
-    const rb = ringBaseOf[slot];
-    for (let p = 0; p < parts; p++) {
-      const shell = partRingG[pb + 1 + p];
-      const next = partRingG[pb + 2 + p];
-      const shellSide = ringSide(coords, ringStartG[rb + shell], ringStartG[rb + shell + 1], x, y);
-      if (shellSide === -1) continue;
-      if (shellSide === 0) return true;
-      let inHole = false;
-      for (let r = shell + 1; r < next; r++) {
-        const side = ringSide(coords, ringStartG[rb + r], ringStartG[rb + r + 1], x, y);
-        if (side === 0) return true;
-        if (side === 1) {
-          inHole = true;
-          break;
-        }
-      }
-      if (!inHole) return true;
-    }
-    return false;
-  };
-
-  const coversAt = (slot: number, lon: number, lat: number, v: number): boolean => {
-    const hs = slot * HOT;
-    const kind = hot[hs + K_KIND];
-    if (kind === 1) return distanceM(hot[hs + K_CX], hot[hs + K_CY], lon, lat) <= hot[hs + K_R];
-    if (kind === 0) {
-      const row = Math.floor(v) - hot[hs + K_IY0];
-      if (row >= 0 && row < hot[hs + K_ROWS]) return coversInRow(slot, row, lon, lat);
-    }
-    return coversWhole(slot, lon, lat);
-  };
-  const covers = (slot: number, lon: number, lat: number): boolean =>
-    coversAt(slot, lon, lat, (lat - gy0) * invCh);
-
+  // Written by every ping's touch loop so the loads in it are kept.
+  let _sink = 0;
   const buildMs = performance.now() - started;
   const bytes =
-    table.byteLength +
-    entries.byteLength +
-    blocks.byteLength +
-    hot.byteLength +
-    coords.byteLength +
-    ringStartG.byteLength +
-    partRingG.byteLength +
-    rowOff.byteLength +
-    rowEdge.byteLength;
+    blockBase.byteLength +
+    data.byteLength +
+    bits.byteLength +
+    rank.byteLength +
+    recOf.byteLength +
+    accOf.byteLength +
+    recordBytes;
 
   return {
     version,
@@ -632,31 +421,37 @@ export function buildFenceIndex(
         const fiy = fv | 0;
         const ix = fix >> SUB_SHIFT;
         const iy = fiy >> SUB_SHIFT;
-        const b = (iy >> 3) * bnx + (ix >> 3);
-        if ((blocks[b >> 5] & (1 << (b & 31))) !== 0) {
-          const key = iy * nx + ix;
-          const subScale = INV_POW4[((fiy & (SUB - 1)) << SUB_SHIFT) | (fix & (SUB - 1))];
-          let t = hashCell(key) & mask;
-          for (;;) {
-            const k = table[t * 4];
-            if (k === 0) break;
-            if (k === key + 1) {
-              const first = table[t * 4 + 1];
-              const end = first + table[t * 4 + 2];
-              for (let i = first; i < end && found < out.length; i++) {
-                if (accM > entries[i * 3 + 1]) continue;
-                const entry = entries[i * 3];
-                if ((entry & 1) === 1) {
-                  out[found++] = entry >> 1;
-                  continue;
-                }
-                const state = (entries[i * 3 + 2] * subScale) & 3;
-                if (state === 1 || (state === 2 && coversAt(entry >> 1, lon, lat, fv)))
-                  out[found++] = entry >> 1;
-              }
-              break;
+        const blk = (iy >> BLOCK_SHIFT) * bnx + (ix >> BLOCK_SHIFT);
+        const word = bits[blk >> 5];
+        const bit = blk & 31;
+        if (((word >>> bit) & 1) !== 0) {
+          const base = blockBase[rank[blk >> 5] + popcount(word & ~(-1 << bit))];
+          const cell = base + (((iy & 7) << 3) | (ix & 7));
+          const shift = ((fiy & (SUB - 1)) << 3) | ((fix & (SUB - 1)) << 1);
+          const first = data[cell];
+          const end = data[cell + 1];
+          // Touch the record of every fence that needs the exact test before running any, so
+          // their cache misses overlap instead of queueing one behind another.
+          let touched = 0;
+          for (let i = first; i < end; i += 2) {
+            const e = data[i];
+            if ((e & 1) === 0 && ((data[i + 1] >>> shift) & 3) === BOUNDARY) {
+              const r = recOf[e >>> SLOT_SHIFT];
+              touched += chunks[r >>> CHUNK_BITS][r & CHUNK_MASK];
             }
-            t = (t + 1) & mask;
+          }
+          _sink = touched;
+          for (let i = first; i < end && found < out.length; i += 2) {
+            const e = data[i];
+            const cls = (e >>> ACC_SHIFT) & ACC_OTHER;
+            const slot = e >>> SLOT_SHIFT;
+            if (accM > accValues[cls] || (cls === ACC_OTHER && accM > accOf[slot])) continue;
+            if ((e & 1) !== 0) {
+              out[found++] = slot;
+              continue;
+            }
+            const state = (data[i + 1] >>> shift) & 3;
+            if (state === INSIDE || (state === BOUNDARY && covers(slot, lon, lat))) out[found++] = slot;
           }
         }
       }
@@ -664,7 +459,7 @@ export function buildFenceIndex(
         if (lon < largeBoxes[i * 4] || lat < largeBoxes[i * 4 + 1]) continue;
         if (lon > largeBoxes[i * 4 + 2] || lat > largeBoxes[i * 4 + 3]) continue;
         const slot = largeSlots[i];
-        if (accM <= largeAcc[i] && coversAt(slot, lon, lat, fv)) out[found++] = slot;
+        if (accM <= accOf[slot] && covers(slot, lon, lat)) out[found++] = slot;
       }
       return found;
     },
@@ -675,6 +470,10 @@ export function buildFenceIndex(
         .map((t) => t.slot);
     },
     slotOf(id: string): number {
+      if (byId === undefined) {
+        byId = new Map();
+        for (let s = 0; s < n; s++) byId.set(fences[s].props.id, s);
+      }
       return byId.get(id) ?? -1;
     },
     stats(): FenceIndexStats {
