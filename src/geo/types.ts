@@ -30,14 +30,14 @@ export type Fence =
 
 /** A polygon fence over normalised GeoJSON polygon coordinates (see Fence). */
 export function polygonFence(props: FenceProps, polygons: readonly PolygonCoords[], bbox: BBox): Fence {
-  const flat = flattenPolygons(polygons);
   return {
     kind: 'polygon',
     props,
-    flat,
+    flat: flattenPolygons(polygons),
     bbox,
+    // `this.flat`, not a captured copy: the index may swap in its own view of the same coordinates.
     get polygons() {
-      return unflattenPolygons(flat);
+      return unflattenPolygons(this.flat);
     },
   };
 }

@@ -206,3 +206,13 @@ test('near agrees with a brute-force edge scan for random points and buffers', (
   }
   assert.ok(near > 1_000 && near < 19_000, `both answers exercised (${near} near)`);
 });
+
+test('a fence exports the same coordinates before and after an index took over its geometry', () => {
+  const before = JSON.stringify(squareWithHole.kind === 'polygon' ? squareWithHole.polygons : null);
+  const m = createMatcher({ fences: [squareWithHole, twoParts] });
+  m.match(30.0005, 50.0005, 10);
+  const f = m.get('donut')!;
+  assert.equal(JSON.stringify(f.kind === 'polygon' ? f.polygons : null), before);
+  const pair = m.get('pair')!;
+  assert.equal(pair.kind === 'polygon' ? pair.polygons.length : 0, 2);
+});
