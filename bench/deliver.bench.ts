@@ -30,9 +30,17 @@ interface SimProc {
 }
 
 async function startSim(opts: SmscSimulatorOptions): Promise<SimProc> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SIM, JSON.stringify(opts)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  // BENCH_PROF_DIR: the simulator writes a CPU profile there too (run the bench with --cpu-prof).
+  const prof = process.env.BENCH_PROF_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`]
+    : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', SIM, JSON.stringify(opts)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const rl = createInterface({ input: child.stdout! });
   const it = rl[Symbol.asyncIterator]();
   const first = await it.next();
@@ -44,10 +52,16 @@ async function startSim(opts: SmscSimulatorOptions): Promise<SimProc> {
       return JSON.parse((await it.next()).value as string);
     },
     stop() {
+      // Closing stdin ends the simulator (and writes its profile); a kill follows if it does not.
       child.stdin!.end();
-      child.kill();
+      setTimeout(() => child.kill(), 2000).unref();
     },
   };
+}
+
+/** CPU time (user + system) of this process per message, in µs: unlike the rate, it hardly depends on load. */
+function cpuPer(u: NodeJS.CpuUsage, count: number): number {
+  return (u.user + u.system) / count;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -91,13 +105,18 @@ async function drive(
   return { lat: lat.sort((a, b) => a - b), statuses };
 }
 
-async function baselineSmppPackage(port: number, count: number, window: number): Promise<number> {
+async function baselineSmppPackage(
+  port: number,
+  count: number,
+  window: number,
+): Promise<{ rate: number; cpuUs: number }> {
   const session = smpp.connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve) => session.on('connect', resolve));
   await new Promise<void>((resolve) =>
     session.bind_transceiver({ system_id: 'base', password: '' }, () => resolve()),
   );
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let sent = 0;
   let done = 0;
   await new Promise<void>((resolve) => {
@@ -125,8 +144,9 @@ async function baselineSmppPackage(port: number, count: number, window: number):
     pump();
   });
   const rate = count / ((performance.now() - t0) / 1000);
+  const cpuUs = cpuPer(process.cpuUsage(c0), count);
   session.destroy();
-  return rate;
+  return { rate, cpuUs };
 }
 
 console.log(
@@ -153,18 +173,24 @@ if (ONLY.includes('a')) {
     `\n(a) unthrottled: ${N} single-part GSM messages, 1 bind, window 50, outbox journal with fdatasync`,
   );
   await drive(sender.send, 'warm', 2000, 200);
+  const sim0 = (await sim.stats()).cpuUs;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const { lat, statuses } = await drive(sender.send, 'a', N, 500);
   const sec = (performance.now() - t0) / 1000;
+  const cpu = cpuPer(process.cpuUsage(c0), N);
+  const simCpu = ((await sim.stats()).cpuUs - sim0) / N;
   console.log(
-    `  geotrigger sender: ${(N / sec).toFixed(0)} submits/s  (send() latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms)  ${JSON.stringify(statuses)}`,
+    `  geotrigger sender: ${(N / sec).toFixed(0)} submits/s  (send() latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; CPU ${cpu.toFixed(0)} µs/message, simulator ${simCpu.toFixed(0)} µs/submit)  ${JSON.stringify(statuses)}`,
   );
   await sender.close();
   await outbox.close();
   await rm(dir, { recursive: true, force: true });
+  const simB = (await sim.stats()).cpuUs;
   const base = await baselineSmppPackage(sim.port, N, 50);
+  const simBase = ((await sim.stats()).cpuUs - simB) / N;
   console.log(
-    `  baseline, bare smpp package session (no outbox, no rate limit, window 50): ${base.toFixed(0)} submits/s`,
+    `  baseline, bare smpp package session (no outbox, no rate limit, window 50): ${base.rate.toFixed(0)} submits/s (CPU ${base.cpuUs.toFixed(0)} µs/message, simulator ${simBase.toFixed(0)} µs/submit)`,
   );
   sim.stop();
 }
