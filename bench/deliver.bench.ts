@@ -1,5 +1,6 @@
 // npm run bench:deliver — (a) unthrottled submits/s with window 50 against the simulator on loopback,
-// with the bare `smpp` package client as the baseline; (b) rate accuracy: 200 TPS over 4 binds for
+// without a sink and with the store sink (BENCH_STORE=0 skips it), the bare `smpp` package client as
+// the baseline; (b) rate accuracy: 200 TPS over 4 binds for
 // 60 s (BENCH_RATE_SEC) against a simulator throttling at exactly 200/s. BENCH_ONLY=a|b runs one part.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,11 +13,13 @@ import smpp from 'smpp';
 import {
   createDirectory,
   createSmppSender,
+  eventKey,
   type OutboundSms,
   openOutbox,
   type SmscSimulatorOptions,
   smppAccount,
 } from '../src/deliver/index.ts';
+import { createStore, createWriter, storedEventIds } from '../src/store/index.ts';
 
 const N = Number(process.env.BENCH_N ?? 30_000);
 const RATE_SEC = Number(process.env.BENCH_RATE_SEC ?? 60);
@@ -160,32 +163,62 @@ const ONLY = process.env.BENCH_ONLY ?? 'ab';
 // (a) unthrottled
 if (ONLY.includes('a')) {
   const sim = await startSim({ tps: 0, latencyMs: 0, receiptDelayMs: -1 });
-  const dir = await mkdtemp(join(tmpdir(), 'bench-deliver-'));
-  const outbox = await openOutbox({ dir, logger });
-  const sender = createSmppSender({
-    accounts: [smppAccount({ port: sim.port, systemId: 'bench', binds: 1, tps: 0, window: 50 })],
-    logger,
-    directory: createDirectory(phones),
-    outbox,
-  });
-  while (sender.status().accounts[0].bound < 1) await new Promise((r) => setTimeout(r, 5));
   console.log(
     `\n(a) unthrottled: ${N} single-part GSM messages, 1 bind, window 50, outbox journal with fdatasync`,
   );
-  await drive(sender.send, 'warm', 2000, 200);
-  const sim0 = (await sim.stats()).cpuUs;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const { lat, statuses } = await drive(sender.send, 'a', N, 500);
-  const sec = (performance.now() - t0) / 1000;
-  const cpu = cpuPer(process.cpuUsage(c0), N);
-  const simCpu = ((await sim.stats()).cpuUs - sim0) / N;
-  console.log(
-    `  geotrigger sender: ${(N / sec).toFixed(0)} submits/s  (send() latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; CPU ${cpu.toFixed(0)} µs/message, simulator ${simCpu.toFixed(0)} µs/submit)  ${JSON.stringify(statuses)}`,
-  );
-  await sender.close();
-  await outbox.close();
-  await rm(dir, { recursive: true, force: true });
+  /** One sender run; `withStore` adds the service's sink: embedded chDB through the writer, rows journaled until confirmed. */
+  const runSender = async (label: string, run: string, withStore: boolean) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-deliver-'));
+    const outbox = await openOutbox({ dir, logger });
+    const store = withStore
+      ? await createStore({
+          config: {
+            user: 'default',
+            password: '',
+            database: 'bench_deliver',
+            dataDir: dir,
+            ttlDays: 30,
+            minGroupSize: 1,
+          },
+          logger,
+        })
+      : undefined;
+    const writer = store ? createWriter({ store, logger, spillDir: join(dir, 'spill') }) : undefined;
+    const sender = createSmppSender({
+      accounts: [smppAccount({ port: sim.port, systemId: 'bench', binds: 1, tps: 0, window: 50 })],
+      logger,
+      directory: createDirectory(phones),
+      outbox,
+      sink:
+        store && writer
+          ? {
+              write: (table, row) => void writer.write(table, row),
+              durable: () => writer.durable(),
+              eventKeys: async (ids) => new Set((await storedEventIds(store, ids)).map(eventKey)),
+            }
+          : undefined,
+    });
+    while (sender.status().accounts[0].bound < 1) await new Promise((r) => setTimeout(r, 5));
+    await drive(sender.send, `warm-${run}`, 2000, 200);
+    const sim0 = (await sim.stats()).cpuUs;
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const { lat, statuses } = await drive(sender.send, run, N, 500);
+    const sec = (performance.now() - t0) / 1000;
+    const cpu = cpuPer(process.cpuUsage(c0), N);
+    const simCpu = ((await sim.stats()).cpuUs - sim0) / N;
+    console.log(
+      `  ${label}: ${(N / sec).toFixed(0)} submits/s  (send() latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; CPU ${cpu.toFixed(0)} µs/message, simulator ${simCpu.toFixed(0)} µs/submit)  ${JSON.stringify(statuses)}`,
+    );
+    await sender.close();
+    await writer?.close();
+    await outbox.close();
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  await runSender('geotrigger sender', 'a', false);
+  if (process.env.BENCH_STORE !== '0')
+    await runSender('same, with the store sink (chDB writer in-process, rows journaled)', 'a-store', true);
   const simB = (await sim.stats()).cpuUs;
   const base = await baselineSmppPackage(sim.port, N, 50);
   const simBase = ((await sim.stats()).cpuUs - simB) / N;
