@@ -178,7 +178,8 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   const intents = new Map<string, OutboxIntent>();
   const tracked = new Map<string, OutboxTracked>();
   // Unconfirmed rows as journal lines (what compaction writes back), oldest first.
-  let rows: { n: number; line: string; rec: OutboxRow }[] = [];
+  // `rec` only for rows read at open (what a restart writes again); at run time the line is enough.
+  let rows: { n: number; line: string; rec?: OutboxRow }[] = [];
   let rowHead = 0;
   let rowSeq = 0;
   const dropConfirmed = (n: number): void => {
@@ -256,7 +257,7 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   for (const id of openIntents.keys()) openQueued.delete(id);
   const recoveredQueued = [...openQueued.values()];
   const trackedAtOpen = [...tracked.values()].filter((t) => t.expiresAtMs >= now());
-  const unconfirmedRows = rows.slice(rowHead).map((r) => r.rec);
+  const unconfirmedRows = rows.slice(rowHead).map((r) => r.rec as OutboxRow);
   // Recovered intents are settled `unknown` by the sender; from here on they are plain keys.
   openIntents.clear();
 
@@ -365,7 +366,7 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       if (closed) return;
       const n = ++rowSeq;
       const line = `{"t":"W","n":${n},"tb":"${table === 'messages' ? 'm' : 'e'}","r":${JSON.stringify(row)}}\n`;
-      rows.push({ n, line, rec: { table, row } });
+      rows.push({ n, line });
       append(line);
     },
     get rowSeq() {
