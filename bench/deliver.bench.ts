@@ -1,5 +1,6 @@
 // npm run bench:deliver — (a) unthrottled submits/s with window 50 against the simulator on loopback,
-// with the bare `smpp` package client as the baseline; (b) rate accuracy: 200 TPS over 4 binds for
+// without a sink and with the store sink (BENCH_STORE=0 skips it), the bare `smpp` package client as
+// the baseline; (b) rate accuracy: 200 TPS over 4 binds for
 // 60 s (BENCH_RATE_SEC) against a simulator throttling at exactly 200/s. BENCH_ONLY=a|b runs one part.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,11 +13,13 @@ import smpp from 'smpp';
 import {
   createDirectory,
   createSmppSender,
+  eventKey,
   type OutboundSms,
   openOutbox,
   type SmscSimulatorOptions,
   smppAccount,
 } from '../src/deliver/index.ts';
+import { createStore, createWriter, storedEventIds } from '../src/store/index.ts';
 
 const N = Number(process.env.BENCH_N ?? 30_000);
 const RATE_SEC = Number(process.env.BENCH_RATE_SEC ?? 60);
@@ -30,9 +33,17 @@ interface SimProc {
 }
 
 async function startSim(opts: SmscSimulatorOptions): Promise<SimProc> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SIM, JSON.stringify(opts)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  // BENCH_PROF_DIR: the simulator writes a CPU profile there too (run the bench with --cpu-prof).
+  const prof = process.env.BENCH_PROF_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`]
+    : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', SIM, JSON.stringify(opts)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const rl = createInterface({ input: child.stdout! });
   const it = rl[Symbol.asyncIterator]();
   const first = await it.next();
@@ -44,10 +55,16 @@ async function startSim(opts: SmscSimulatorOptions): Promise<SimProc> {
       return JSON.parse((await it.next()).value as string);
     },
     stop() {
+      // Closing stdin ends the simulator (and writes its profile); a kill follows if it does not.
       child.stdin!.end();
-      child.kill();
+      setTimeout(() => child.kill(), 2000).unref();
     },
   };
+}
+
+/** CPU time (user + system) of this process per message, in µs: unlike the rate, it hardly depends on load. */
+function cpuPer(u: NodeJS.CpuUsage, count: number): number {
+  return (u.user + u.system) / count;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -91,13 +108,18 @@ async function drive(
   return { lat: lat.sort((a, b) => a - b), statuses };
 }
 
-async function baselineSmppPackage(port: number, count: number, window: number): Promise<number> {
+async function baselineSmppPackage(
+  port: number,
+  count: number,
+  window: number,
+): Promise<{ rate: number; cpuUs: number }> {
   const session = smpp.connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve) => session.on('connect', resolve));
   await new Promise<void>((resolve) =>
     session.bind_transceiver({ system_id: 'base', password: '' }, () => resolve()),
   );
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let sent = 0;
   let done = 0;
   await new Promise<void>((resolve) => {
@@ -125,8 +147,9 @@ async function baselineSmppPackage(port: number, count: number, window: number):
     pump();
   });
   const rate = count / ((performance.now() - t0) / 1000);
+  const cpuUs = cpuPer(process.cpuUsage(c0), count);
   session.destroy();
-  return rate;
+  return { rate, cpuUs };
 }
 
 console.log(
@@ -140,31 +163,67 @@ const ONLY = process.env.BENCH_ONLY ?? 'ab';
 // (a) unthrottled
 if (ONLY.includes('a')) {
   const sim = await startSim({ tps: 0, latencyMs: 0, receiptDelayMs: -1 });
-  const dir = await mkdtemp(join(tmpdir(), 'bench-deliver-'));
-  const outbox = await openOutbox({ dir, logger });
-  const sender = createSmppSender({
-    accounts: [smppAccount({ port: sim.port, systemId: 'bench', binds: 1, tps: 0, window: 50 })],
-    logger,
-    directory: createDirectory(phones),
-    outbox,
-  });
-  while (sender.status().accounts[0].bound < 1) await new Promise((r) => setTimeout(r, 5));
   console.log(
     `\n(a) unthrottled: ${N} single-part GSM messages, 1 bind, window 50, outbox journal with fdatasync`,
   );
-  await drive(sender.send, 'warm', 2000, 200);
-  const t0 = performance.now();
-  const { lat, statuses } = await drive(sender.send, 'a', N, 500);
-  const sec = (performance.now() - t0) / 1000;
-  console.log(
-    `  geotrigger sender: ${(N / sec).toFixed(0)} submits/s  (send() latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms)  ${JSON.stringify(statuses)}`,
-  );
-  await sender.close();
-  await outbox.close();
-  await rm(dir, { recursive: true, force: true });
+  /** One sender run; `withStore` adds the service's sink: embedded chDB through the writer, rows journaled until confirmed. */
+  const runSender = async (label: string, run: string, withStore: boolean) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-deliver-'));
+    const outbox = await openOutbox({ dir, logger });
+    const store = withStore
+      ? await createStore({
+          config: {
+            user: 'default',
+            password: '',
+            database: 'bench_deliver',
+            dataDir: dir,
+            ttlDays: 30,
+            minGroupSize: 1,
+          },
+          logger,
+        })
+      : undefined;
+    const writer = store ? createWriter({ store, logger, spillDir: join(dir, 'spill') }) : undefined;
+    const sender = createSmppSender({
+      accounts: [smppAccount({ port: sim.port, systemId: 'bench', binds: 1, tps: 0, window: 50 })],
+      logger,
+      directory: createDirectory(phones),
+      outbox,
+      sink:
+        store && writer
+          ? {
+              write: (table, row) => void writer.write(table, row),
+              durable: () => writer.durable(),
+              eventKeys: async (ids) => new Set((await storedEventIds(store, ids)).map(eventKey)),
+            }
+          : undefined,
+    });
+    while (sender.status().accounts[0].bound < 1) await new Promise((r) => setTimeout(r, 5));
+    await drive(sender.send, `warm-${run}`, 2000, 200);
+    const sim0 = (await sim.stats()).cpuUs;
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const { lat, statuses } = await drive(sender.send, run, N, 500);
+    const sec = (performance.now() - t0) / 1000;
+    const cpu = cpuPer(process.cpuUsage(c0), N);
+    const simCpu = ((await sim.stats()).cpuUs - sim0) / N;
+    console.log(
+      `  ${label}: ${(N / sec).toFixed(0)} submits/s  (send() latency p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; CPU ${cpu.toFixed(0)} µs/message, simulator ${simCpu.toFixed(0)} µs/submit)  ${JSON.stringify(statuses)}`,
+    );
+    await sender.close();
+    await writer?.close();
+    await outbox.close();
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  await runSender('geotrigger sender', 'a', false);
+  if (process.env.BENCH_STORE !== '0')
+    await runSender('same, with the store sink (chDB writer in-process, rows journaled)', 'a-store', true);
+  const simB = (await sim.stats()).cpuUs;
   const base = await baselineSmppPackage(sim.port, N, 50);
+  const simBase = ((await sim.stats()).cpuUs - simB) / N;
   console.log(
-    `  baseline, bare smpp package session (no outbox, no rate limit, window 50): ${base.toFixed(0)} submits/s`,
+    `  baseline, bare smpp package session (no outbox, no rate limit, window 50): ${base.rate.toFixed(0)} submits/s (CPU ${base.cpuUs.toFixed(0)} µs/message, simulator ${simBase.toFixed(0)} µs/submit)`,
   );
   sim.stop();
 }

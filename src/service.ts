@@ -40,6 +40,7 @@ import {
   createSmppSender,
   createSmscSimulator,
   type Directory,
+  eventKey,
   loadDirectoryFile,
   measureSms,
   openOutbox,
@@ -72,7 +73,14 @@ import {
   type ProfileStore,
   type Segment,
 } from './segments/index.ts';
-import { createDefinitions, createReports, createStore, createWriter, type Writer } from './store/index.ts';
+import {
+  createDefinitions,
+  createReports,
+  createStore,
+  createWriter,
+  storedEventIds,
+  type Writer,
+} from './store/index.ts';
 
 export interface Service {
   /** Port the API listens on. */
@@ -357,7 +365,15 @@ export async function startService(
       logger,
       directory,
       outbox,
-      sink: writer,
+      sink: {
+        write: (table, row) => void writer.write(table, row),
+        durable: () => writer.durable(),
+        // After the writer's spill replay (flush waits for it), so spilled rows count as stored.
+        eventKeys: async (ids) => {
+          await writer.flush();
+          return new Set((await storedEventIds(store, ids)).map(eventKey));
+        },
+      },
       consentCheck: (sid, tenant) => consent.canSend(sid, tenant, Date.now()),
       mo: {
         onOptOut: (sid, _keyword, mo) => {

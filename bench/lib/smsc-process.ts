@@ -8,8 +8,10 @@ const sim = await createSmscSimulator(JSON.parse(process.argv[2] ?? '{}'));
 process.stdout.write(`${JSON.stringify({ port: sim.port })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'stats') {
-    const { submits: _omit, ...rest } = sim.stats;
-    process.stdout.write(`${JSON.stringify(rest)}\n`);
+    const { submits: _omit, receipts: _also, ...rest } = sim.stats;
+    const cpu = process.cpuUsage();
+    // cpuUs: the simulator process's CPU time so far (user + system), for CPU per submit.
+    process.stdout.write(`${JSON.stringify({ ...rest, cpuUs: cpu.user + cpu.system })}\n`);
   }
 }
 await sim.stop();

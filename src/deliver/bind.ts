@@ -21,8 +21,11 @@ export interface BindOptions {
   index: number;
   queue: PartQueue;
   logger: Logger;
-  /** deliver_sm from the SMSC (receipt or MO); the bind answers it whatever the handler does. */
-  onDeliver: (pdu: Pdu, raw: Buffer) => void;
+  /**
+   * deliver_sm from the SMSC (receipt or MO). A returned promise holds the answer until the effect is
+   * durable; if it rejects, the answer is ESME_RX_T_APPN so the SMSC delivers it again later.
+   */
+  onDeliver: (pdu: Pdu, raw: Buffer) => Promise<void> | undefined;
   /** Called after each submit_sm_resp with the part's bind-level result (metrics, traces). */
   counters: BindCounters;
   /** Parts behind the head whose outbox intent is journaled ahead of time (see the sender). */
@@ -89,15 +92,27 @@ export function createBind(opts: BindOptions): Bind {
         conn.destroy('unbound by the SMSC');
         return;
       case 'deliver_sm':
-      case 'data_sm':
+      case 'data_sm': {
+        let effect: Promise<void> | undefined;
         try {
-          opts.onDeliver(pdu, raw);
+          effect = opts.onDeliver(pdu, raw);
         } catch (err) {
           log.error({ err }, 'deliver_sm handler failed');
         }
-        // Always answered, even when the handler failed: an unanswered deliver_sm is redelivered forever.
-        conn.respond(pdu, { message_id: '' });
+        // Answered even when the handler threw: a PDU it cannot handle would be redelivered forever.
+        if (!effect) {
+          conn.respond(pdu, { message_id: '' });
+          return;
+        }
+        effect.then(
+          () => conn.respond(pdu, { message_id: '' }),
+          (err: unknown) => {
+            log.error({ err }, 'deliver_sm effect not durable; answered ESME_RX_T_APPN');
+            conn.respond(pdu, { command_status: 0x64, message_id: '' });
+          },
+        );
         return;
+      }
       default:
         conn.nack(pdu.sequence_number, 0x03);
     }

@@ -8,7 +8,7 @@ export {
 export { COMMAND_STATUS, classifyStatus, type StatusAction } from './command-status.ts';
 export { createDirectory, type Directory, loadDirectoryFile, normaliseMsisdn } from './directory.ts';
 export { classifyMo } from './mo.ts';
-export { type Outbox, openOutbox } from './outbox.ts';
+export { type Outbox, type OutboxRow, type OutboxTracked, openOutbox } from './outbox.ts';
 export { type MessageState, normaliseSmscId, parseReceiptText, type Receipt } from './receipt.ts';
 export { encodeSms, measureSms, type SmsEncoding, type SmsMeasure, splitText } from './segmentation.ts';
 export { createSmppSender, type SmppSenderOptions } from './sender.ts';
@@ -28,3 +28,4 @@ export type {
   SendResult,
   SendStatus,
 } from './types.ts';
+export { eventKey } from './types.ts';

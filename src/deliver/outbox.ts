@@ -34,11 +34,24 @@ export interface OutboxOrder extends OutboxMessage {
   tsMs: number;
 }
 
-/** A message whose outcome the previous run journaled shortly before it ended. */
-export interface OutboxSettled {
+/** A message with parts the SMSC accepted whose receipts are still awaited (restored after a restart). */
+export interface OutboxTracked {
   intent: OutboxIntent;
-  status: string;
-  tsMs: number;
+  /** SMSC id per part; '' for a part not accepted. */
+  smscIds: string[];
+  /** Receipt state per part ('queued' until accepted, then 'submitted', ...). */
+  states: string[];
+  submittedAtMs: number;
+  /** Receipts are no longer awaited after this (validity + grace). */
+  expiresAtMs: number;
+}
+
+export type OutboxTable = 'messages' | 'message_events';
+
+/** A store row journaled until the store confirmed it durable. */
+export interface OutboxRow {
+  table: OutboxTable;
+  row: Record<string, unknown>;
 }
 
 export interface Outbox {
@@ -46,11 +59,27 @@ export interface Outbox {
   readonly recovered: readonly OutboxIntent[];
   /** Orders found queued with no intent when the journal was opened: never submitted, to send now. */
   readonly recoveredQueued: readonly OutboxOrder[];
+  /** Messages awaiting receipts when the journal was opened, with each part's SMSC id and state. */
+  readonly tracked: readonly OutboxTracked[];
   /**
-   * Messages settled within the last seconds of the previous run (journal time): their `messages`
-   * rows may have died in the store writer's buffer with the process.
+   * Rows journaled by the previous runs that no `confirm` covered: they may have died in the store
+   * writer's buffer, so they are written again (events deduplicated against the store).
    */
-  readonly recentlySettled: readonly OutboxSettled[];
+  readonly unconfirmedRows: readonly OutboxRow[];
+  /** Journals a store row (rides along with the next group commit) until `confirm` covers it. */
+  record(table: OutboxTable, row: Record<string, unknown>): void;
+  /** Sequence number of the last row recorded (0 = none). */
+  readonly rowSeq: number;
+  /** Rows up to `seq` are durable in the store: compaction drops them and no restart replays them. */
+  confirm(seq: number): void;
+  /** A part was accepted (its receipts are awaited until `untrack` or `expiresAtMs`). */
+  track(intent: OutboxIntent, part: number, smscId: string, expiresAtMs: number): void;
+  /** A receipt moved a tracked part to `state`. */
+  partState(id: string, part: number, state: string): void;
+  /** Every part of the message is final (or it is forgotten). */
+  untrack(id: string): void;
+  /** Resolves once everything journaled before the call is written and synced (fdatasync). */
+  synced(): Promise<void>;
   /** True when the key was ever written (queued, sent, failed, unknown or in flight). */
   has(key: string): boolean;
   /** Journals an accepted order (group commit) and resolves once it is on disk; the key is taken at once. */
@@ -74,9 +103,36 @@ export interface OutboxOptions {
   retentionDays?: number;
   /** The journal is compacted in place once it grows past this many bytes. */
   maxBytes?: number;
-  /** How far back from the journal's last record `recentlySettled` reaches. */
-  settledTailMs?: number;
   nowMs?: () => number;
+}
+
+function intentOf(q: OutboxOrder, parts: number, encoding: string): OutboxIntent {
+  return {
+    id: q.id,
+    key: q.key,
+    sid: q.sid,
+    campaignId: q.campaignId,
+    fenceId: q.fenceId,
+    storeId: q.storeId,
+    tenant: q.tenant,
+    senderId: q.senderId,
+    parts,
+    encoding,
+    tsMs: q.tsMs,
+  };
+}
+
+function sameMessage(a: OutboxIntent, b: OutboxIntent): boolean {
+  return (
+    a.key === b.key &&
+    a.sid === b.sid &&
+    a.campaignId === b.campaignId &&
+    a.fenceId === b.fenceId &&
+    a.storeId === b.storeId &&
+    a.tenant === b.tenant &&
+    a.senderId === b.senderId &&
+    a.tsMs === b.tsMs
+  );
 }
 
 interface KeyEntry {
@@ -95,11 +151,15 @@ interface KeyEntry {
  * Records: Q order queued, I intent (a part may leave), D outcome, B intent withdrawn (back to
  * queued), R intent and key forgotten, K a key (compaction). An order with an intent is never
  * recovered as queued: only a B proves none of its parts was written.
+ *
+ * Receipt state: S part accepted (its SMSC id), P part state, F message final, T a tracked message
+ * (compaction). Store rows: W row (numbered), C rows up to a number are in the store. A W row stays
+ * in the journal, across compactions too, until a C covers it, so a row that died in the store
+ * writer's buffer is written again after a crash.
  */
 export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   const now = opts.nowMs ?? Date.now;
   const retentionMs = (opts.retentionDays ?? 2) * 86_400_000;
-  const tailMs = opts.settledTailMs ?? 15_000;
   await mkdir(opts.dir, { recursive: true });
   const path = join(opts.dir, 'outbox.jsonl');
   const keys = new Map<string, KeyEntry>();
@@ -114,8 +174,21 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   let torn = 0;
-  let lastTsMs = 0;
-  const settled: OutboxSettled[] = [];
+  // Intents by id while reading, for S records (which do not repeat the intent).
+  const intents = new Map<string, OutboxIntent>();
+  const tracked = new Map<string, OutboxTracked>();
+  // Unconfirmed rows as journal lines (what compaction writes back), oldest first.
+  // `rec` only for rows read at open (what a restart writes again); at run time the line is enough.
+  let rows: { n: number; line: string; rec?: OutboxRow }[] = [];
+  let rowHead = 0;
+  let rowSeq = 0;
+  const dropConfirmed = (n: number): void => {
+    while (rowHead < rows.length && rows[rowHead].n <= n) rowHead++;
+    if (rowHead > 1024 && rowHead * 2 > rows.length) {
+      rows = rows.slice(rowHead);
+      rowHead = 0;
+    }
+  };
   for (const line of text.split('\n')) {
     if (line === '') continue;
     let rec: any;
@@ -130,17 +203,44 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     else if (rec.t === 'Q') {
       keys.set(rec.q.key, { id: rec.q.id, tsMs: rec.q.tsMs });
       openQueued.set(rec.q.id, rec.q);
-      lastTsMs = Math.max(lastTsMs, rec.q.tsMs);
     } else if (rec.t === 'I') {
-      keys.set(rec.i.key, { id: rec.i.id, tsMs: rec.i.tsMs });
-      openIntents.set(rec.i.id, rec.i);
-      lastTsMs = Math.max(lastTsMs, rec.i.tsMs);
-    } else if (rec.t === 'D') {
-      const intent = openIntents.get(rec.id);
-      if (intent && typeof rec.ts === 'number') {
-        settled.push({ intent, status: rec.s, tsMs: rec.ts });
-        lastTsMs = Math.max(lastTsMs, rec.ts);
+      // The short form names its queued order, which holds everything else.
+      const q: OutboxOrder | undefined = rec.i ? undefined : openQueued.get(rec.id);
+      const i: OutboxIntent | undefined = rec.i ?? (q && intentOf(q, rec.p, rec.e));
+      if (!i) continue;
+      keys.set(i.key, { id: i.id, tsMs: i.tsMs });
+      openIntents.set(i.id, i);
+      intents.set(i.id, i);
+    } else if (rec.t === 'S') {
+      const intent = tracked.get(rec.id)?.intent ?? intents.get(rec.id);
+      if (intent) {
+        const t = tracked.get(rec.id) ?? {
+          intent,
+          smscIds: new Array(intent.parts).fill(''),
+          states: new Array(intent.parts).fill('queued'),
+          submittedAtMs: rec.ts,
+          expiresAtMs: rec.x,
+        };
+        t.smscIds[rec.p] = rec.s;
+        if (t.states[rec.p] === 'queued') t.states[rec.p] = 'submitted';
+        tracked.set(rec.id, t);
       }
+    } else if (rec.t === 'P') {
+      const t = tracked.get(rec.id);
+      if (t) t.states[rec.p] = rec.st;
+    } else if (rec.t === 'F') tracked.delete(rec.id);
+    else if (rec.t === 'T') tracked.set(rec.m.intent.id, rec.m);
+    else if (rec.t === 'W') {
+      rows.push({
+        n: rec.n,
+        line: `${line}\n`,
+        rec: { table: rec.tb === 'm' ? 'messages' : 'message_events', row: rec.r },
+      });
+      rowSeq = Math.max(rowSeq, rec.n);
+    } else if (rec.t === 'C') {
+      dropConfirmed(rec.n);
+      rowSeq = Math.max(rowSeq, rec.n);
+    } else if (rec.t === 'D') {
       openIntents.delete(rec.id);
       openQueued.delete(rec.id);
     } else if (rec.t === 'B') openIntents.delete(rec.id);
@@ -151,11 +251,13 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     }
   }
   if (torn > 0) opts.logger.warn({ torn }, 'outbox journal had torn lines');
+  intents.clear();
   const recovered = [...openIntents.values()];
   // At most once: an order that reached an intent may have left, so only intent-less ones are resent.
   for (const id of openIntents.keys()) openQueued.delete(id);
   const recoveredQueued = [...openQueued.values()];
-  const recentlySettled = settled.filter((x) => x.tsMs >= lastTsMs - tailMs);
+  const trackedAtOpen = [...tracked.values()].filter((t) => t.expiresAtMs >= now());
+  const unconfirmedRows = rows.slice(rowHead).map((r) => r.rec as OutboxRow);
   // Recovered intents are settled `unknown` by the sender; from here on they are plain keys.
   openIntents.clear();
 
@@ -176,7 +278,18 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     }
     for (const q of openQueued.values()) lines.push(JSON.stringify({ t: 'Q', q }));
     for (const i of openIntents.values()) lines.push(JSON.stringify({ t: 'I', i }));
-    const body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    const t = now();
+    for (const [id, m] of tracked) {
+      if (m.expiresAtMs < t) tracked.delete(id);
+      else lines.push(JSON.stringify({ t: 'T', m }));
+    }
+    let body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    // Rows the store has not confirmed survive the rotation (they are the last seconds before a crash).
+    if (rowHead < rows.length)
+      body += rows
+        .slice(rowHead)
+        .map((r) => r.line)
+        .join('');
     const tmp = `${path}.tmp`;
     const th = await open(tmp, 'w');
     await th.writeFile(body);
@@ -197,14 +310,16 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   let closed = false;
 
   const flush = async (): Promise<void> => {
-    while (buffer.length > 0) {
+    while (buffer.length > 0 || waiters.length > 0) {
       const data = buffer.join('');
       const ws = waiters;
       buffer = [];
       waiters = [];
       try {
-        await fh.write(data);
-        await fh.datasync();
+        if (data.length > 0) {
+          await fh.write(data);
+          await fh.datasync();
+        }
         bytes += data.length;
         for (const w of ws) w.resolve();
       } catch (err) {
@@ -228,18 +343,78 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
     if (!flushing) flushing = new Promise<void>((r) => setImmediate(r)).then(flush);
   };
 
-  const commit = (record: unknown): Promise<void> =>
+  const commitLine = (line: string): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      buffer.push(`${JSON.stringify(record)}\n`);
+      buffer.push(line);
       waiters.push({ resolve, reject });
       schedule();
     });
+  const commit = (record: unknown): Promise<void> => commitLine(`${JSON.stringify(record)}\n`);
+
+  const append = (line: string): void => {
+    buffer.push(line);
+    schedule();
+  };
 
   return {
     recovered,
     recoveredQueued,
-    recentlySettled,
+    tracked: trackedAtOpen,
+    unconfirmedRows,
     has: (key) => keys.has(key),
+    record(table, row) {
+      if (closed) return;
+      const n = ++rowSeq;
+      const line = `{"t":"W","n":${n},"tb":"${table === 'messages' ? 'm' : 'e'}","r":${JSON.stringify(row)}}\n`;
+      rows.push({ n, line });
+      append(line);
+    },
+    get rowSeq() {
+      return rowSeq;
+    },
+    confirm(seq) {
+      if (closed || seq <= 0 || rowHead >= rows.length || rows[rowHead].n > seq) return;
+      dropConfirmed(seq);
+      append(`{"t":"C","n":${seq}}\n`);
+    },
+    track(intent, part, smscId, expiresAtMs) {
+      if (closed) return;
+      let t = tracked.get(intent.id);
+      if (!t) {
+        t = {
+          intent,
+          smscIds: new Array(intent.parts).fill(''),
+          states: new Array(intent.parts).fill('queued'),
+          submittedAtMs: now(),
+          expiresAtMs,
+        };
+        tracked.set(intent.id, t);
+      }
+      t.smscIds[part] = smscId;
+      if (t.states[part] === 'queued') t.states[part] = 'submitted';
+      // Once per accepted part: built by hand (the SMSC's id is the only string from outside).
+      append(
+        `{"t":"S","id":${JSON.stringify(intent.id)},"p":${part},"s":${JSON.stringify(smscId)},"x":${expiresAtMs},"ts":${t.submittedAtMs}}\n`,
+      );
+    },
+    partState(id, part, state) {
+      const t = tracked.get(id);
+      if (closed || !t) return;
+      t.states[part] = state;
+      append(`${JSON.stringify({ t: 'P', id, p: part, st: state })}\n`);
+    },
+    untrack(id) {
+      if (closed || !tracked.delete(id)) return;
+      append(`${JSON.stringify({ t: 'F', id })}\n`);
+    },
+    synced() {
+      if (closed) return Promise.reject(new AppError('DELIVERY_UNKNOWN', 'outbox is closed'));
+      if (buffer.length === 0 && !flushing) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ resolve, reject });
+        schedule();
+      });
+    },
     enqueue(order) {
       if (closed) return Promise.reject(new AppError('DELIVERY_UNKNOWN', 'outbox is closed'));
       if (keys.has(order.key)) {
@@ -259,6 +434,14 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       }
       keys.set(intent.key, { id: intent.id, tsMs: intent.tsMs });
       openIntents.set(intent.id, intent);
+      // Most intents follow their own queued order: then only what the order lacks is written
+      // (a third of the bytes; the journal write is on the path of every window slot).
+      const q = ownOrder ? openQueued.get(intent.id) : undefined;
+      if (q && sameMessage(intentOf(q, intent.parts, intent.encoding), intent)) {
+        return commitLine(
+          `{"t":"I","id":${JSON.stringify(intent.id)},"p":${intent.parts},"e":${JSON.stringify(intent.encoding)}}\n`,
+        );
+      }
       return commit({ t: 'I', i: intent });
     },
     settle(id, status) {

@@ -21,8 +21,16 @@ export interface TrackedMessage {
 export interface ReceiptTracker {
   /** Registers the SMSC id of an accepted part; a receipt parked for that id is applied now. */
   register(msg: TrackedMessage, part: number, rawSmscId: string, nowMs: number): void;
-  /** Applies a receipt, or parks it until its submit_sm_resp arrives. */
-  receive(receipt: Receipt, rawId: string | undefined, nowMs: number): 'applied' | 'ignored' | 'parked';
+  /**
+   * Applies a receipt, or parks it until its submit_sm_resp arrives. `onParkedDone` is called for a
+   * parked receipt once it is applied, ignored or given up (so its deliver_sm can be answered then).
+   */
+  receive(
+    receipt: Receipt,
+    rawId: string | undefined,
+    nowMs: number,
+    onParkedDone?: () => void,
+  ): 'applied' | 'ignored' | 'parked';
   /** Forgets expired messages and parked receipts; returns how many parked receipts matched nothing. */
   sweep(nowMs: number): number;
   readonly size: number;
@@ -59,6 +67,7 @@ interface Candidate {
 
 interface Parked {
   receipts: Receipt[];
+  done: (() => void)[];
   /** The receipt id's digits read as hex (alternateSmscId); set only for an all-digit id. */
   alt: string | undefined;
   untilMs: number;
@@ -135,11 +144,13 @@ export function createReceiptTracker(opts: ReceiptTrackerOptions): ReceiptTracke
     return p;
   };
 
-  const park = (receipt: Receipt, alt: string | undefined, nowMs: number): 'parked' => {
+  const park = (receipt: Receipt, alt: string | undefined, nowMs: number, done?: () => void): 'parked' => {
     const p = parked.get(receipt.id);
-    if (p) p.receipts.push(receipt);
-    else {
-      parked.set(receipt.id, { receipts: [receipt], alt, untilMs: nowMs + parkMs });
+    if (p) {
+      p.receipts.push(receipt);
+      if (done) p.done.push(done);
+    } else {
+      parked.set(receipt.id, { receipts: [receipt], done: done ? [done] : [], alt, untilMs: nowMs + parkMs });
       if (alt !== undefined) parkedByAlt.set(alt, receipt.id);
     }
     return 'parked';
@@ -166,18 +177,18 @@ export function createReceiptTracker(opts: ReceiptTrackerOptions): ReceiptTracke
         const spelling = spellingOf(p.alt !== undefined, ref, via);
         if (expected !== undefined && spelling !== expected) continue;
         unpark(key);
-        if (p.untilMs < nowMs) continue;
-        for (const r of p.receipts) if (apply(ref, r) === 'applied') seen[spelling]++;
+        if (p.untilMs >= nowMs) for (const r of p.receipts) if (apply(ref, r) === 'applied') seen[spelling]++;
+        for (const d of p.done) d();
       }
     },
-    receive(receipt, rawId, nowMs) {
+    receive(receipt, rawId, nowMs, onParkedDone) {
       const alt = rawId === undefined ? undefined : alternateSmscId(rawId);
       const found = candidates(receipt, alt);
       const live = found.filter((c) => isStateAdvance(c.ref.msg.states[c.ref.part], receipt.state));
       const expected = usual();
       if (expected === undefined) {
         const pick = live[0] ?? found[0];
-        if (pick === undefined) return park(receipt, alt, nowMs);
+        if (pick === undefined) return park(receipt, alt, nowMs, onParkedDone);
         if (found.length === 1 && live.length === 1) seen[pick.spelling]++;
         return apply(pick.ref, receipt);
       }
@@ -188,7 +199,7 @@ export function createReceiptTracker(opts: ReceiptTrackerOptions): ReceiptTracke
       }
       // A repeat for a part spelled the usual way; otherwise its part is not registered yet.
       if (found.some((c) => c.spelling === expected)) return 'ignored';
-      return park(receipt, alt, nowMs);
+      return park(receipt, alt, nowMs, onParkedDone);
     },
     sweep(nowMs) {
       for (const [id, ref] of byId) if (ref.msg.expiresAtMs < nowMs) byId.delete(id);
@@ -198,6 +209,7 @@ export function createReceiptTracker(opts: ReceiptTrackerOptions): ReceiptTracke
         if (p.untilMs < nowMs) {
           unpark(id);
           orphans += p.receipts.length;
+          for (const d of p.done) d();
         }
       }
       return orphans;

@@ -20,14 +20,15 @@ import { type MessageState, readReceipt } from './receipt.ts';
 import { createReceiptTracker, type TrackedMessage } from './receipt-tracker.ts';
 import { encodeSms } from './segmentation.ts';
 import type { Pdu } from './smpp-connection.ts';
-import type {
-  DeliverySink,
-  MoHandlers,
-  OutboundSms,
-  Sender,
-  SenderStatus,
-  SendResult,
-  SendStatus,
+import {
+  type DeliverySink,
+  eventKey,
+  type MoHandlers,
+  type OutboundSms,
+  type Sender,
+  type SenderStatus,
+  type SendResult,
+  type SendStatus,
 } from './types.ts';
 
 export interface SmppSenderOptions {
@@ -115,6 +116,23 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
   const log = opts.logger.child({ stage: 'deliver' });
   const now = opts.nowMs ?? Date.now;
   const sink: DeliverySink = opts.sink ?? { write: () => undefined };
+  // A sink that confirms durability buffers rows a crash can lose: they are journaled until confirmed.
+  const journalRows = sink.durable !== undefined;
+  let sinkError = false;
+  const store = (table: 'messages' | 'message_events', row: Record<string, unknown>): void => {
+    if (!journalRows) {
+      sink.write(table, row);
+      return;
+    }
+    // Journaled first: a row the sink refuses (closed, full) is written again by the next start.
+    opts.outbox.record(table, row);
+    try {
+      sink.write(table, row);
+    } catch (err) {
+      if (!sinkError) log.warn({ err }, 'the sink refused a row; it stays journaled for the next start');
+      sinkError = true;
+    }
+  };
   const counters: BindCounters = {
     submitted: 0,
     throttled: 0,
@@ -133,7 +151,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
   const meta = new Map<string, LiveMessage>();
 
   const event = (intent: OutboxIntent, ev: string, extra: Record<string, unknown> = {}): void => {
-    sink.write('message_events', {
+    store('message_events', {
       ts: now(),
       message_id: intent.id,
       tenant: intent.tenant,
@@ -149,7 +167,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     });
   };
   const messageRow = (intent: OutboxIntent, status: string, extra: Record<string, unknown> = {}): void => {
-    sink.write('messages', {
+    store('messages', {
       message_id: intent.id,
       idempotency_key: intent.key,
       tenant: intent.tenant,
@@ -173,6 +191,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
   const tracker = createReceiptTracker({
     onPartState(msg, part, state, receipt) {
       const intent = meta.get(msg.messageId)?.intent;
+      opts.outbox.partState(msg.messageId, part, state);
       if (intent)
         event(intent, EVENT_NAME[state], {
           smsc_message_id: receipt.id,
@@ -181,6 +200,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         });
     },
     onMessageFinal(msg, state) {
+      opts.outbox.untrack(msg.messageId);
       const live = meta.get(msg.messageId);
       if (!live) return;
       // A receipt can beat the last submit_sm_resp: the final row then waits for the submit outcome.
@@ -203,18 +223,72 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
   }
   if (opts.outbox.recovered.length > 0)
     log.warn({ count: opts.outbox.recovered.length }, 'recovered in-flight messages as unknown');
-  // Outcomes of the previous run's last seconds, whose rows may have died in the writer's buffer: the
-  // row is re-sent one millisecond older than any the sender wrote for the message, so a row that did
-  // reach the store wins (ReplacingMergeTree keeps the newest `updated_at`).
-  for (const { intent, status, tsMs } of opts.outbox.recentlySettled) {
-    messageRow(intent, status === 'blocked' ? 'rejected' : status, {
-      submitted_at: status === 'submitted' ? tsMs : null,
-      done_at: status === 'submitted' || status === 'unknown' ? null : tsMs,
-      updated_at: intent.tsMs - 1,
+  // Messages the previous runs submitted and whose receipts are still due: correlated as before.
+  for (const t of opts.outbox.tracked) {
+    const msg: TrackedMessage = {
+      messageId: t.intent.id,
+      parts: t.intent.parts,
+      states: t.states as MessageState[],
+      expiresAtMs: t.expiresAtMs,
+      done: false,
+    };
+    meta.set(msg.messageId, {
+      intent: t.intent,
+      submitDone: true,
+      submittedAt: t.submittedAtMs,
+      firstSmscId: t.smscIds.find((id) => id !== '') ?? '',
     });
+    for (let part = 0; part < t.smscIds.length; part++) tracker.register(msg, part, t.smscIds[part], now());
   }
 
-  const onDeliver = (pdu: Pdu, raw: Buffer): void => {
+  // Rows the previous runs journaled and the store never confirmed are written again; events the
+  // store already holds are skipped (messages rows replace themselves: latest `updated_at` wins).
+  // Until that is done no confirmation is journaled, since it would cover these older rows too.
+  let replayed = !journalRows || opts.outbox.unconfirmedRows.length === 0;
+  let replaying: Promise<void> | undefined;
+  const replayRows = (): Promise<void> => {
+    replaying ??= (async () => {
+      const rows = opts.outbox.unconfirmedRows;
+      const ids = [...new Set(rows.filter((r) => r.table === 'message_events').map((r) => r.row.message_id))];
+      const known = sink.eventKeys ? await sink.eventKeys(ids as string[]) : new Set<string>();
+      let written = 0;
+      for (const { table, row } of rows) {
+        if (table === 'message_events' && known.has(eventKey(row as Parameters<typeof eventKey>[0])))
+          continue;
+        sink.write(table, row);
+        written++;
+      }
+      replayed = true;
+      log.info({ journaled: rows.length, written }, 'rows of the previous run written again');
+    })().catch((err: unknown) => {
+      replaying = undefined;
+      log.warn({ err }, "cannot write the previous run's rows yet; retrying");
+    });
+    return replaying;
+  };
+  if (!replayed) void replayRows();
+  let confirming = false;
+  /** Journals that every row recorded so far is durable in the store, once the sink says so. */
+  const confirmRows = (): void => {
+    if (!journalRows || confirming || closed) return;
+    if (!replayed) {
+      void replayRows();
+      return;
+    }
+    const seq = opts.outbox.rowSeq;
+    confirming = true;
+    sink.durable!()
+      .then(
+        () => opts.outbox.confirm(seq),
+        (err: unknown) => log.warn({ err }, 'store rows not confirmed'),
+      )
+      .finally(() => {
+        confirming = false;
+      });
+  };
+
+  // A receipt's deliver_sm is answered once its effect is journaled: one not answered is redelivered.
+  const onDeliver = (pdu: Pdu, raw: Buffer): Promise<void> | undefined => {
     const t = now();
     const esm = Number(pdu.esm_class ?? 0);
     const text = typeof pdu.short_message?.message === 'string' ? pdu.short_message.message : undefined;
@@ -227,15 +301,26 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       });
       if (!receipt) {
         log.warn('unparseable delivery receipt');
-        return;
+        return undefined;
       }
-      tracker.receive(receipt, pdu.receipted_message_id ?? /id:\s*(\S+)/i.exec(text ?? '')?.[1], t);
-      return;
+      const rawId = pdu.receipted_message_id ?? /id:\s*(\S+)/i.exec(text ?? '')?.[1];
+      let parkedDone: (() => void) | undefined;
+      const parked = new Promise<void>((resolve) => {
+        parkedDone = resolve;
+      });
+      const r = tracker.receive(receipt, rawId, t, parkedDone);
+      if (r === 'ignored') return undefined;
+      if (r === 'applied') return opts.outbox.synced();
+      // A receipt that beat its submit_sm_resp is answered once applied, or after the response
+      // timeout: then its submit is unknown or it is not ours (e.g. a repeat of one finished before
+      // a restart), and holding it longer would only stall the SMSC.
+      const hold = new Promise<void>((resolve) => setTimeout(resolve, parkedAckMs).unref());
+      return Promise.race([parked, hold]).then(() => opts.outbox.synced());
     }
     const fields = readDeliverSmRaw(raw);
     const from = String(pdu.source_addr ?? '');
     const full = assembler.add(from, fields.payload, (fields.esmClass & 0x40) !== 0, fields.dataCoding, t);
-    if (full === undefined) return;
+    if (full === undefined) return undefined;
     const sid = opts.directory.reverse(from) ?? '';
     const kw = classifyMo(full);
     const moId = randomUUID();
@@ -254,8 +339,10 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     const mo = { moId, sid, shortCode: String(pdu.destination_addr ?? ''), text: full, tsMs: t };
     if (kw.action === 'opt_out' && sid !== '') opts.mo?.onOptOut?.(sid, kw.keyword, mo);
     else opts.mo?.onReply?.(mo);
+    return undefined;
   };
 
+  const parkedAckMs = Math.max(...opts.accounts.map((a) => a.responseTimeoutMs));
   const accounts: AccountRuntime[] = opts.accounts.map((account) => {
     const queue = createPartQueue(account.senderIdTps);
     // Enough look-ahead to hide a journal flush (~50 ms of sending) and no more: after a crash, at
@@ -291,6 +378,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         else a.queue.pushBack([p]);
       }
     }
+    confirmRows();
     if (++ticks % 10 === 0) {
       tracker.sweep(t);
       assembler.expire(t);
@@ -328,7 +416,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     const none = (status: SendStatus, errorCode?: string): SendResult => {
       if (recovered) {
         // A recovered order has a sent decision: its row says why it stopped here.
-        sink.write('messages', {
+        store('messages', {
           message_id: messageId,
           idempotency_key: recovered.key,
           tenant: recovered.tenant,
@@ -371,6 +459,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       return none('failed', isAppError(err) ? err.code : 'SMS_ENCODING_FAILED');
     }
     const account = pickAccount();
+    const receipts = account.account.registeredDelivery;
     const validityMin = msg.validityMinutes ?? account.account.validityMinutes;
     const intent: OutboxIntent = {
       id: messageId,
@@ -466,6 +555,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
             meta.set(messageId, live);
             // One event per accepted part, so summing `parts` over events counts SMS parts.
             event(intent, 'submitted', { parts: 1, smsc_message_id: outcome.smscId, detail });
+            if (receipts) opts.outbox.track(intent, part.index, outcome.smscId, tracked.expiresAtMs);
             tracker.register(tracked, part.index, outcome.smscId, now());
           } else {
             if (outcome.kind === 'failed')
@@ -619,6 +709,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     async close() {
       closed = true;
       clearInterval(sweeper);
+      if (replaying) await replaying;
       await Promise.all(accounts.flatMap((a) => a.binds.map((b) => b.stop())));
       // A part whose intent was being flushed returns to the queue once the flush is done.
       const end = Date.now() + 1000;

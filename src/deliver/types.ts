@@ -74,6 +74,22 @@ export interface SenderStatus {
 /** Rows the stage records; main.ts wires this to the store's batched writer. */
 export interface DeliverySink {
   write(table: 'messages' | 'message_events' | 'mo_messages', row: Record<string, unknown>): void;
+  /**
+   * Resolves once every row written before the call is durable (inserted, or spilled to disk). When
+   * present, the sender journals `messages` and `message_events` rows in the outbox until this
+   * confirms them, and writes again after a crash those it did not; absent, `write` is durable.
+   */
+  durable?(): Promise<void>;
+  /**
+   * Keys (`eventKey`) of the message_events rows the store already holds for these messages, so
+   * rows written again after a crash are not counted twice.
+   */
+  eventKeys?(messageIds: string[]): Promise<Set<string>>;
+}
+
+/** The identity of a message_events row: message, event, part detail and time (ms). */
+export function eventKey(row: { message_id: unknown; event: unknown; detail: unknown; ts: unknown }): string {
+  return `${String(row.message_id)}|${String(row.event)}|${String(row.detail)}|${String(row.ts)}`;
 }
 
 /** An inbound SMS (MO) after reassembly. */

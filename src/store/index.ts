@@ -1,5 +1,6 @@
 export { backoffMs } from './backoff.ts';
 export { createDefinitions, type Definition, type Definitions, type ListOptions } from './definitions.ts';
+export { type StoredEventId, storedEventIds } from './message-events.ts';
 export { applyMigrations, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.ts';
 export {
   type ArmResult,

@@ -58,6 +58,16 @@ export interface SimulatorFaults {
   duplicateReceipts?: boolean;
 }
 
+/** A delivery receipt the simulator generated (kept when `recordSubmits` is on). */
+export interface ReceiptRecord {
+  /** The submit_sm_resp message_id it reports on. */
+  messageId: string;
+  /** The `stat:` word (DELIVRD, ENROUTE, ...). */
+  stat: string;
+  /** The client answered it with ESME_ROK (until then it is offered again). */
+  acked: boolean;
+}
+
 export interface SmscSimulatorOptions {
   port?: number;
   host?: string;
@@ -68,6 +78,10 @@ export interface SmscSimulatorOptions {
   latencyMs?: number;
   /** Delay of delivery receipts; negative = send none. */
   receiptDelayMs?: number;
+  /** Send an ENROUTE receipt before the final one (half the receipt delay earlier). */
+  intermediateReceipts?: boolean;
+  /** How long an unanswered or refused receipt waits before it is offered again (also on rebind). */
+  receiptRetryMs?: number;
   outcomeMix?: OutcomeMix;
   /** How receipts spell the id: 'hex' like submit_sm_resp, or the same number in 'decimal'. */
   receiptIdFormat?: 'hex' | 'decimal';
@@ -102,9 +116,17 @@ export interface SimulatorStats {
   throttled: number;
   queueFull: number;
   unanswered: number;
+  /** Receipt deliver_sm sent, redeliveries included. */
   receiptsSent: number;
+  /** Receipts the client answered with ESME_ROK. */
+  receiptsAcked: number;
+  /** Receipts sent again: unanswered when their connection closed, refused, or held with no receiver bound. */
+  receiptsRedelivered: number;
+  /** Receipts waiting for a receiver (not yet answered with ESME_ROK). */
+  receiptsPending: number;
   moSent: number;
   submits: SubmitRecord[];
+  receipts: ReceiptRecord[];
 }
 
 export interface SmscSimulator {
@@ -116,6 +138,17 @@ export interface SmscSimulator {
   /** Closes every client connection (the SMSC "goes down" for the clients, keeps listening). */
   dropAll(): void;
   stop(): Promise<void>;
+}
+
+interface HeldReceipt {
+  systemId: string;
+  messageId: string;
+  stat: string;
+  params: Record<string, unknown>;
+  offers: number;
+  record?: ReceiptRecord;
+  /** The session it was last offered on, until that session answers or closes. */
+  session?: any;
 }
 
 const STATES = {
@@ -151,8 +184,12 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
     queueFull: 0,
     unanswered: 0,
     receiptsSent: 0,
+    receiptsAcked: 0,
+    receiptsRedelivered: 0,
+    receiptsPending: 0,
     moSent: 0,
     submits: [],
+    receipts: [],
   };
   let nextId = 0x10000;
   const sessions = new Set<any>();
@@ -187,28 +224,83 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
     return undefined;
   };
 
-  const sendReceipt = (session: any, hexId: string, submitDate: Date): void => {
-    const target = receiverFor(session);
-    if (!target) return;
-    const outcome = pickOutcome();
-    const [word, state] = STATES[outcome];
+  // Like a real SMSC, a receipt stays stored until the client answers it with ESME_ROK: one left
+  // unanswered when its connection closed, refused, or with no receiver bound is offered again.
+  const held = new Map<string, Set<HeldReceipt>>();
+  const retryMs = opts.receiptRetryMs ?? 1000;
+  const hold = (r: HeldReceipt): void => {
+    let set = held.get(r.systemId);
+    if (!set) {
+      set = new Set();
+      held.set(r.systemId, set);
+    }
+    set.add(r);
+  };
+  const offer = (r: HeldReceipt, target: any): void => {
+    r.session = target;
+    target.outstanding ??= new Set<HeldReceipt>();
+    target.outstanding.add(r);
+    stats.receiptsSent++;
+    if (r.offers++ > 0) stats.receiptsRedelivered++;
+    target.deliver_sm(r.params, (resp: any) => {
+      target.outstanding.delete(r);
+      r.session = undefined;
+      if (resp.command_status === 0) {
+        stats.receiptsAcked++;
+        stats.receiptsPending--;
+        held.get(r.systemId)?.delete(r);
+        if (r.record) r.record.acked = true;
+      } else later(retryMs, () => redeliver(r.systemId));
+    });
+  };
+  const redeliver = (systemId: string): void => {
+    const set = held.get(systemId);
+    if (!set) return;
+    for (const r of set) {
+      if (r.session) continue;
+      const target = [...receivers].find((s) => s.systemId === systemId && !s.socket.destroyed);
+      if (!target) return;
+      offer(r, target);
+    }
+  };
+
+  const sendReceipt = (
+    session: any,
+    hexId: string,
+    submitDate: Date,
+    word?: string,
+    state?: number,
+  ): void => {
+    const [finalWord, finalState] = word === undefined ? STATES[pickOutcome()] : [word, state ?? 0];
+    const w = word ?? finalWord;
+    const st = state ?? finalState;
     const id = opts.receiptIdFormat === 'decimal' ? BigInt(`0x${hexId}`).toString(10) : hexId;
-    const text = `id:${id} sub:001 dlvrd:${outcome === 'delivered' ? '001' : '000'} submit date:${stamp(submitDate)} done date:${stamp(new Date())} stat:${word} err:${outcome === 'delivered' ? '000' : '001'} text:`;
-    const send = (w: string, st: number) =>
-      target.deliver_sm({
+    const text = `id:${id} sub:001 dlvrd:${w === 'DELIVRD' ? '001' : '000'} submit date:${stamp(submitDate)} done date:${stamp(new Date())} stat:${w} err:${w === 'DELIVRD' || w === 'ENROUTE' ? '000' : '001'} text:`;
+    const make = (ww: string, sst: number): HeldReceipt => ({
+      systemId: session.systemId,
+      messageId: hexId,
+      stat: ww,
+      offers: 0,
+      params: {
         esm_class: 0x04,
         source_addr: '',
         destination_addr: '',
-        short_message: Buffer.from(text.replace(`stat:${word}`, `stat:${w}`), 'ascii'),
+        short_message: Buffer.from(text.replace(`stat:${w}`, `stat:${ww}`), 'ascii'),
         receipted_message_id: id,
-        message_state: st,
-      });
-    send(word, state);
-    stats.receiptsSent++;
-    if (faults.duplicateReceipts) {
-      send(word, state);
-      send('ENROUTE', 1);
-      stats.receiptsSent += 2;
+        message_state: sst,
+      },
+    });
+    const all = [make(w, st)];
+    if (faults.duplicateReceipts) all.push(make(w, st), make('ENROUTE', 1));
+    for (const r of all) {
+      if (opts.recordSubmits) {
+        r.record = { messageId: r.messageId, stat: r.stat, acked: false };
+        stats.receipts.push(r.record);
+      }
+      stats.receiptsPending++;
+      hold(r);
+      const target = receiverFor(session);
+      if (target) offer(r, target);
     }
   };
 
@@ -292,8 +384,11 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
     later(latency, () => {
       if (session.socket.destroyed) return;
       session.send(pdu.response(status === 0 ? { message_id: messageId } : { command_status: status }));
-      if (wantReceipt && !faults.receiptBeforeResp)
+      if (wantReceipt && !faults.receiptBeforeResp) {
+        if (opts.intermediateReceipts)
+          later(receiptDelay / 2, () => sendReceipt(session, messageId, submitDate, 'ENROUTE', 1));
         later(receiptDelay, () => sendReceipt(session, messageId, submitDate));
+      }
     });
   };
 
@@ -302,9 +397,28 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
     session.socket.on('close', () => {
       sessions.delete(session);
       receivers.delete(session);
+      // Receipts it never answered are stored again for the next receiver of the same system_id.
+      const outstanding: Set<HeldReceipt> | undefined = session.outstanding;
+      if (outstanding && outstanding.size > 0) {
+        for (const r of outstanding) r.session = undefined;
+        outstanding.clear();
+        later(retryMs, () => redeliver(session.systemId));
+      }
     });
     session.on('error', () => session.socket.destroy());
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      session.socket.uncork();
+    };
     session.on('pdu', (pdu: any) => {
+      // Answers to the PDUs of one read leave in one TCP write, as an SMSC batches its responses
+      // (one syscall per response was the simulator's largest cost under the delivery benchmark).
+      if (!corked && latency <= 0) {
+        corked = true;
+        session.socket.cork();
+        process.nextTick(uncork);
+      }
       if (faults.halfOpen) {
         // Nothing is read or answered any more; the TCP connection stays up.
         session.pause();
@@ -328,6 +442,7 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
           session.canReceive = pdu.command !== 'bind_transmitter';
           if (session.canReceive) receivers.add(session);
           session.send(pdu.response({ system_id: 'SIMSMSC' }));
+          if (session.canReceive) redeliver(pdu.system_id);
           return;
         }
         case 'submit_sm':

@@ -24,6 +24,8 @@ const sender = createSmppSender({
     write(table, row) {
       if (table === 'messages') rows[String(row.status)] = (rows[String(row.status)] ?? 0) + 1;
     },
+    // A store that never confirms: every row stays journaled, as if the writer's buffer died with us.
+    durable: () => new Promise<void>(() => undefined),
   },
 });
 const say = (what: string, body: unknown) => process.stdout.write(`${what} ${JSON.stringify(body)}\n`);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import smpp from 'smpp';
+import { createSmscSimulator } from '../../../src/deliver/index.ts';
 import { bound, buildSms, PHONES, type Rig, startRig, until } from './rig.ts';
 
 const rigs: Rig[] = [];
@@ -140,4 +142,50 @@ test('the metrics registry counts submitted parts and bound binds', async () => 
   const text = await registry.metrics();
   assert.match(text, /geotrigger_sms_parts_total\{outcome="submitted"\} 2/);
   assert.match(text, /geotrigger_smpp_binds_bound 2/);
+});
+
+test('the simulator offers a receipt left unanswered when its connection closed again after the rebind, like an SMSC', async () => {
+  const sim = await createSmscSimulator({ receiptDelayMs: 5, recordSubmits: true, receiptRetryMs: 50 });
+  // The deliver_sm listener is set before binding: a redelivery may follow the bind_resp at once.
+  const connect = async (onReceipt: (session: any, pdu: any) => void) => {
+    const session = smpp.connect({ host: '127.0.0.1', port: sim.port });
+    session.on('deliver_sm', (pdu: any) => onReceipt(session, pdu));
+    await new Promise<void>((resolve) => session.on('connect', () => resolve()));
+    await new Promise<void>((resolve) =>
+      session.bind_transceiver({ system_id: 'esme', password: '' }, () => resolve()),
+    );
+    return session;
+  };
+  try {
+    let first: any;
+    const unanswered = new Promise<any>((resolve) => {
+      void connect((_s, pdu) => resolve(pdu)).then((s) => {
+        first = s;
+        s.submit_sm({ destination_addr: '380501234567', short_message: 'hi', registered_delivery: 1 });
+      });
+    });
+    const receipt = await unanswered;
+    first.destroy();
+    await until(() => sim.stats.receiptsPending === 1, 2000, 'the drop');
+    let second: any;
+    const again = await new Promise<any>((resolve) => {
+      void connect((s, pdu) => {
+        s.send(pdu.response());
+        resolve(pdu);
+      }).then((s) => {
+        second = s;
+      });
+    });
+    assert.equal(again.receipted_message_id, receipt.receipted_message_id);
+    await until(() => sim.stats.receiptsAcked === 1, 2000, 'the answer');
+    assert.equal(sim.stats.receiptsRedelivered, 1);
+    assert.equal(sim.stats.receiptsPending, 0);
+    assert.deepEqual(
+      sim.stats.receipts.map((r) => r.acked),
+      [true],
+    );
+    second?.destroy();
+  } finally {
+    await sim.stop();
+  }
 });

@@ -9,7 +9,8 @@ import { createSmscSimulator, type SmscSimulator } from '../../../src/deliver/in
 
 const CHILD = fileURLToPath(new URL('./kill-child.ts', import.meta.url));
 const KILLS = 50;
-const KEYS = 2000;
+// Enough keys that none run out before the last kill (each run uses ~25 submits and ~10 intents).
+const KEYS = 3000;
 let sim: SmscSimulator | undefined;
 let dir = '';
 after(async () => {

@@ -245,25 +245,73 @@ test('compaction keeps unfinished queued orders, with or without an intent, and 
   await c.close();
 });
 
-test('outcomes of the last seconds before a crash come back, so their messages rows can be written again', async () => {
+test('store rows stay journaled until confirmed, across rotations, and only unconfirmed ones come back', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
   dirs.push(dir);
   const logger = pino({ level: 'silent' });
-  let t = 1_000_000;
-  const a = await openOutbox({ dir, logger, nowMs: () => t, settledTailMs: 10_000 });
-  await a.intend(buildIntent({ id: 'old', key: 'k-old', tsMs: t }));
-  a.settle('old', 'submitted');
-  t += 60_000;
-  await a.intend(buildIntent({ id: 'new', key: 'k-new', tsMs: t }));
-  a.settle('new', 'failed');
+  // A tiny size limit: the journal is compacted after nearly every flush.
+  const a = await openOutbox({ dir, logger, maxBytes: 200 });
+  for (let i = 0; i < 5; i++) a.record('message_events', { message_id: `m${i}`, event: 'submitted', ts: i });
+  await a.synced();
+  a.confirm(a.rowSeq);
+  for (let i = 5; i < 8; i++) a.record('message_events', { message_id: `m${i}`, event: 'submitted', ts: i });
+  a.record('messages', { message_id: 'm7', status: 'delivered' });
+  await a.synced();
   await a.close();
-  const b = await openOutbox({ dir, logger, nowMs: () => t });
+  const b = await openOutbox({ dir, logger });
   assert.deepEqual(
-    b.recentlySettled.map((x) => [x.intent.id, x.status]),
-    [['new', 'failed']],
+    b.unconfirmedRows.map((r) => [r.table, r.row.message_id]),
+    [
+      ['message_events', 'm5'],
+      ['message_events', 'm6'],
+      ['message_events', 'm7'],
+      ['messages', 'm7'],
+    ],
+  );
+  // Numbering goes on from the journal, so a confirmation in this run covers the older rows too.
+  assert.equal(b.rowSeq, 9);
+  b.record('message_events', { message_id: 'm9', event: 'submitted', ts: 9 });
+  await b.close();
+  const c = await openOutbox({ dir, logger });
+  assert.equal(c.unconfirmedRows.length, 5);
+  c.confirm(c.rowSeq);
+  await c.close();
+  const d = await openOutbox({ dir, logger });
+  assert.equal(d.unconfirmedRows.length, 0);
+  await d.close();
+});
+
+test("messages awaiting receipts come back with each part's SMSC id and state; final ones do not", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+  dirs.push(dir);
+  const logger = pino({ level: 'silent' });
+  const a = await openOutbox({ dir, logger, maxBytes: 300 });
+  const two = buildIntent({ id: 'm1', key: 'k1', parts: 2 });
+  const one = buildIntent({ id: 'm2', key: 'k2' });
+  await a.intend(two);
+  await a.intend(one);
+  const exp = Date.now() + 60_000;
+  a.track(two, 0, 'A1', exp);
+  a.track(one, 0, 'B1', exp);
+  a.settle('m2', 'submitted');
+  a.partState('m1', 0, 'enroute');
+  a.track(two, 1, 'A2', exp);
+  a.settle('m1', 'submitted');
+  a.partState('m2', 0, 'delivered');
+  a.untrack('m2');
+  await a.synced();
+  await a.close();
+  const b = await openOutbox({ dir, logger });
+  assert.deepEqual(
+    b.tracked.map((t) => [t.intent.id, t.smscIds, t.states]),
+    [['m1', ['A1', 'A2'], ['enroute', 'submitted']]],
   );
   await b.close();
-  const c = await openOutbox({ dir, logger, nowMs: () => t });
-  assert.equal(c.recentlySettled.length, 0, 'once compacted, an outcome is not reported again');
+  // Reopening compacts: the tracked message is kept whole.
+  const c = await openOutbox({ dir, logger });
+  assert.deepEqual(
+    c.tracked.map((t) => t.intent.id),
+    ['m1'],
+  );
   await c.close();
 });
