@@ -96,10 +96,10 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
     let sid: string | undefined;
     let p = start;
     let c = 0;
-    while (p < end && isWs(b[p])) p++;
+    while (p < end && b[p] <= 32 && isWs(b[p])) p++;
     if (p >= end || b[p] !== OPEN_BRACE) return undefined;
     p++;
-    while (p < end && isWs(b[p])) p++;
+    while (p < end && b[p] <= 32 && isWs(b[p])) p++;
     // keys usually come in catalogue order: try the one after the last first
     let hint = 0;
     for (;;) {
@@ -107,12 +107,15 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
       p++;
       let key = NO_KEY;
       let q: number;
-      if (
-        hint < n &&
-        p + names[hint].length < end &&
-        b[p + names[hint].length] === QUOTE &&
-        bytesAt(b, p, names[hint])
-      ) {
+      // the expected key, compared in place (this loop is the scanner's hottest)
+      let same = hint < n;
+      if (same) {
+        const name = names[hint];
+        const len = name.length;
+        same = p + len < end && b[p + len] === QUOTE;
+        for (let i = 0; same && i < len; i++) same = b[p + i] === name[i];
+      }
+      if (same) {
         key = hint;
         q = p + names[hint].length;
       } else {
@@ -131,10 +134,10 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
         }
       }
       p = q + 1;
-      while (p < end && isWs(b[p])) p++;
+      while (p < end && b[p] <= 32 && isWs(b[p])) p++;
       if (p >= end || b[p] !== COLON) return undefined;
       p++;
-      while (p < end && isWs(b[p])) p++;
+      while (p < end && b[p] <= 32 && isWs(b[p])) p++;
       if (p >= end) return undefined;
       c = b[p];
       if (key === SID_KEY) {
@@ -213,7 +216,7 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
         } else if (type === SET) {
           if (c !== OPEN_BRACKET) return undefined;
           p++;
-          while (p < end && isWs(b[p])) p++;
+          while (p < end && b[p] <= 32 && isWs(b[p])) p++;
           let mask = 0;
           if (p < end && b[p] === CLOSE_BRACKET) p++;
           else {
@@ -225,12 +228,12 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
               if (code === 0) return undefined;
               mask |= 1 << (code - 1);
               p = e + 1;
-              while (p < end && isWs(b[p])) p++;
+              while (p < end && b[p] <= 32 && isWs(b[p])) p++;
               c = p < end ? b[p] : -1;
               p++;
               if (c === CLOSE_BRACKET) break;
               if (c !== COMMA) return undefined;
-              while (p < end && isWs(b[p])) p++;
+              while (p < end && b[p] <= 32 && isWs(b[p])) p++;
             }
           }
           raw = mask >>> 0;
@@ -251,14 +254,14 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
         raws[key] = raw;
       }
       if (key >= 0) hint = key + 1;
-      while (p < end && isWs(b[p])) p++;
+      while (p < end && b[p] <= 32 && isWs(b[p])) p++;
       c = p < end ? b[p] : -1;
       p++;
       if (c === CLOSE_BRACE) break;
       if (c !== COMMA) return undefined;
-      while (p < end && isWs(b[p])) p++;
+      while (p < end && b[p] <= 32 && isWs(b[p])) p++;
     }
-    while (p < end && isWs(b[p])) p++;
+    while (p < end && b[p] <= 32 && isWs(b[p])) p++;
     return p === end ? sid : undefined;
   };
 }
