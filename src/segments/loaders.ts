@@ -80,12 +80,26 @@ export async function loadProfilesNdjson(
     return options.onLoaded?.(sid, slot);
   };
   // lines are cut on the bytes, so a character split between two chunks stays whole
+  const lineEnd = (buf: Buffer, start: number, nl: number) =>
+    nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
   for await (const chunk of input as AsyncIterable<string | Buffer>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    const buf = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      const pending = handle(buf, start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
+    let nl = buf.indexOf(10);
+    if (carry.length > 0) {
+      // only the line that straddles the boundary is copied, not the whole chunk
+      if (nl < 0) {
+        carry = Buffer.concat([carry, buf]);
+        continue;
+      }
+      const first = Buffer.concat([carry, buf.subarray(0, nl)]);
+      const pending = handle(first, 0, lineEnd(first, 0, first.length));
+      if (pending) await pending;
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    for (; nl >= 0; nl = buf.indexOf(10, start)) {
+      const pending = handle(buf, start, lineEnd(buf, start, nl));
       if (pending) await pending;
       start = nl + 1;
     }

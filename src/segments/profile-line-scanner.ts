@@ -81,9 +81,31 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
     return -1;
   };
 
-  /** Index (1-based) of the string at [from, to) among an attribute's members, or 0. */
-  const memberCode = (b: Uint8Array, values: readonly Uint8Array[], from: number, to: number): number => {
+  // members found by length, first, middle and last byte, then checked in full (null: fingerprints collide)
+  const fingerprint = (len: number, first: number, mid: number, last: number) =>
+    (len << 24) | (first << 16) | (mid << 8) | last;
+  const memberIndex = members.map((values) => {
+    const index = new Map<number, number>();
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j];
+      if (v.length === 0 || v.length > 63) return null;
+      const f = fingerprint(v.length, v[0], v[v.length >> 1], v[v.length - 1]);
+      if (index.has(f)) return null;
+      index.set(f, j + 1);
+    }
+    return index;
+  });
+
+  /** Index (1-based) of the string at [from, to) among attribute i's members, or 0. */
+  const memberCode = (b: Uint8Array, i: number, from: number, to: number): number => {
     const len = to - from;
+    const values = members[i];
+    const index = memberIndex[i];
+    if (index !== null) {
+      if (len === 0 || len > 63) return 0;
+      const j = index.get(fingerprint(len, b[from], b[from + (len >> 1)], b[to - 1])) ?? 0;
+      return j !== 0 && bytesAt(b, from, values[j - 1]) ? j : 0;
+    }
     for (let j = 0; j < values.length; j++)
       if (values[j].length === len && len > 0 && bytesAt(b, from, values[j])) return j + 1;
     return 0;
@@ -195,7 +217,7 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
           const e = stringEnd(b, p + 1, end);
           if (e < 0) return undefined;
           // "" is unknown, anything else must be one of the values
-          raw = e === p + 1 ? 0 : memberCode(b, members[key], p + 1, e);
+          raw = e === p + 1 ? 0 : memberCode(b, key, p + 1, e);
           if (raw === 0 && e !== p + 1) return undefined;
           p = e + 1;
         } else if (type === BOOL) {
@@ -224,7 +246,7 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
               if (p >= end || b[p] !== QUOTE) return undefined;
               const e = stringEnd(b, p + 1, end);
               if (e < 0) return undefined;
-              const code = memberCode(b, members[key], p + 1, e);
+              const code = memberCode(b, key, p + 1, e);
               if (code === 0) return undefined;
               mask |= 1 << (code - 1);
               p = e + 1;

@@ -175,6 +175,8 @@ const TOKENS: Record<string, readonly string[]> = {
     '1.2.3',
   ],
   enum: [
+    '"pxxmxxm"',
+    '"a_xxle"',
     '"ru"',
     '"en"',
     '"RU"',
@@ -324,4 +326,46 @@ test('every token alone agrees with the general path, for every attribute of its
   }
   for (const sid of SIDS) lines.push(`{"sid":${sid},"age":30}`, `{"age":30,"sid":${sid}}`);
   await assertSameAsGeneralPath(lines, 0);
+});
+
+test('members that look alike or are not ASCII are told apart as the general path does', () => {
+  const catalogue = [
+    {
+      name: 'code',
+      group: 'telecom' as const,
+      type: 'enum' as const,
+      values: ['axbc', 'aybc', 'é', 'a'],
+      description: '',
+    },
+    {
+      name: 'tags',
+      group: 'interests' as const,
+      type: 'set' as const,
+      values: ['k1', 'k2', 'x'.repeat(70)],
+      description: '',
+    },
+  ];
+  const fast = createProfileStore({ catalogue });
+  const general = createProfileStore({ catalogue });
+  const scan = createProfileLineScanner(fast.layout);
+  const raws = new Float64Array(catalogue.length);
+  const values = ['"axbc"', '"aybc"', '"azbc"', '"é"', '"a"', '""', 'null'];
+  const sets = ['["k1"]', '["k2","k1"]', `["${'x'.repeat(70)}"]`, '["k3"]', '[]'];
+  for (const [i, v] of values.entries()) {
+    for (const [j, t] of sets.entries()) {
+      const line = `{"sid":"s${i}-${j}","code":${v},"tags":${t}}`;
+      const bytes = Buffer.from(line);
+      const sid = scan(bytes, 0, bytes.length, raws);
+      let want: unknown;
+      try {
+        general.upsert(`s${i}-${j}`, JSON.parse(line));
+        want = general.get(`s${i}-${j}`);
+      } catch (err) {
+        want = (err as Error).message;
+      }
+      if (sid === undefined) continue;
+      fast.upsertEncoded(sid, raws);
+      assert.deepEqual(fast.get(sid), want, line);
+    }
+  }
 });
