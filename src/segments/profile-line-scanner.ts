@@ -11,7 +11,7 @@ import type { Layout } from './layout.ts';
  * values and reports the same errors. The sid is not validated here (upsert does).
  */
 export type ProfileLineScanner = (
-  bytes: Uint8Array,
+  bytes: Buffer,
   start: number,
   end: number,
   raws: Float64Array,
@@ -51,6 +51,16 @@ const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
   const n = layout.attrs.length;
   const names = layout.attrs.map((a) => ascii(a.attr.name));
+  // each name's whole 4-byte words, little-endian, to compare a key four bytes at a time
+  const nameWords = names.map((name) => {
+    const words = new Int32Array(name.length >> 2);
+    const view = new DataView(name.buffer, name.byteOffset, name.length);
+    for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * 4, true);
+    return words;
+  });
+  // a DataView over the bytes being scanned, made once per buffer (a chunk holds many lines)
+  let viewOf: Uint8Array | undefined;
+  let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   const types = layout.attrs.map((a) => TYPE_CODES[a.attr.type]);
   const mins = layout.attrs.map((a) => ('min' in a.attr ? a.attr.min : 0));
   const maxs = layout.attrs.map((a) => ('max' in a.attr ? a.attr.max : 0));
@@ -114,6 +124,10 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
   const isWs = (c: number) => c === 32 || c === 9 || c === 13 || c === 10;
 
   return function scan(b, start, end, raws) {
+    if (b !== viewOf) {
+      viewOf = b;
+      view = new DataView(b.buffer, b.byteOffset, b.length);
+    }
     raws.fill(0);
     let sid: string | undefined;
     let p = start;
@@ -135,7 +149,9 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
         const name = names[hint];
         const len = name.length;
         same = p + len < end && b[p + len] === QUOTE;
-        for (let i = 0; same && i < len; i++) same = b[p + i] === name[i];
+        const words = nameWords[hint];
+        for (let i = 0; same && i < words.length; i++) same = view.getInt32(p + i * 4, true) === words[i];
+        for (let i = words.length * 4; same && i < len; i++) same = b[p + i] === name[i];
       }
       if (same) {
         key = hint;
@@ -166,7 +182,8 @@ export function createProfileLineScanner(layout: Layout): ProfileLineScanner {
         if (c !== QUOTE) return undefined;
         const e = stringEnd(b, p + 1, end);
         if (e < 0) return undefined;
-        sid = String.fromCharCode.apply(null, b.subarray(p + 1, e) as unknown as number[]);
+        // printable ASCII (stringEnd): latin1 is the same text, and no subarray is made
+        sid = b.toString('latin1', p + 1, e);
         p = e + 1;
       } else if (c === 110) {
         // null: unknown for every type
