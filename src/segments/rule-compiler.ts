@@ -70,11 +70,6 @@ function fieldCode(slot: AttributeSlot): string {
   return `(${lo} + ${hi} * 65536)`;
 }
 
-/**
- * A leaf as branch-free code: its conditions (all on one field) are joined with `&` / `|`, each
- * comparison binding tighter. A random subscriber's outcome is unpredictable; without mispredicted
- * branches the CPU keeps several subscribers' row loads in flight at once.
- */
 function leafCode(rule: LeafRule, slot: AttributeSlot): string {
   const v = fieldCode(slot);
   const r = (x: unknown) => lit(rawOf(slot, x));
@@ -84,18 +79,18 @@ function leafCode(rule: LeafRule, slot: AttributeSlot): string {
     case 'eq':
       return `(${v} === ${r(rule.value)})`;
     case 'ne':
-      return `(${v} !== 0 & ${v} !== ${r(rule.value)})`;
+      return `(${v} !== 0 && ${v} !== ${r(rule.value)})`;
     case 'gt':
       return `(${v} > ${r(rule.value)})`;
     case 'gte':
       return `(${v} >= ${r(rule.value)})`;
     case 'lt':
-      return `(${v} !== 0 & ${v} < ${r(rule.value)})`;
+      return `(${v} !== 0 && ${v} < ${r(rule.value)})`;
     case 'lte':
-      return `(${v} !== 0 & ${v} <= ${r(rule.value)})`;
+      return `(${v} !== 0 && ${v} <= ${r(rule.value)})`;
     case 'between': {
       const [lo, hi] = rule.value as [unknown, unknown];
-      return `(${v} !== 0 & ${v} >= ${r(lo)} & ${v} <= ${r(hi)})`;
+      return `(${v} !== 0 && ${v} >= ${r(lo)} && ${v} <= ${r(hi)})`;
     }
     case 'in':
     case 'not_in': {
@@ -103,8 +98,8 @@ function leafCode(rule: LeafRule, slot: AttributeSlot): string {
       const anyOf =
         rawLevels(slot.attr) <= 32 && raws.length > 2
           ? `((${lit(raws.reduce((m, x) => m | (1 << x), 0) | 0)} >>> ${v}) & 1) === 1`
-          : raws.map((x) => `${v} === ${lit(x)}`).join(' | ');
-      return rule.op === 'in' ? `(${anyOf})` : `(${v} !== 0 & !(${anyOf}))`;
+          : raws.map((x) => `${v} === ${lit(x)}`).join(' || ');
+      return rule.op === 'in' ? `(${anyOf})` : `(${v} !== 0 && !(${anyOf}))`;
     }
     case 'has_any':
       return `((${v} & ${lit(setMask(slot, rule.values!))}) !== 0)`;
@@ -118,48 +113,21 @@ function leafCode(rule: LeafRule, slot: AttributeSlot): string {
       return `(${v} === month(t) + ${lit(1 - (slot.attr as { min: number }).min)})`;
     case 'inactive_for_days':
       // days since = today − day ≥ N  ⇔  day ≤ today − N
-      return `(${v} !== 0 & ${v} <= t - ${lit(rule.days!)})`;
+      return `(${v} !== 0 && ${v} <= t - ${lit(rule.days!)})`;
     case 'days_since': {
       const parts = [`${v} !== 0`];
       if (rule.gte !== undefined) parts.push(`${v} <= t - ${lit(rule.gte)}`);
       if (rule.lte !== undefined) parts.push(`${v} >= t - ${lit(rule.lte)}`);
-      return `(${parts.join(' & ')})`;
+      return `(${parts.join(' && ')})`;
     }
   }
 }
 
-/** Children whose fields all lie within this many bytes of a row are combined without branches. */
-const BRANCH_FREE_SPAN = 16;
-
-interface RuleCode {
-  code: string;
-  /** Byte range of the row the code reads: [from, to). */
-  from: number;
-  to: number;
-}
-
-const FIELD_BYTES = { u8: 1, u16: 2, u32: 4 } as const;
-
-/**
- * Code of a rule over one row. Children of all/any that read nearby fields (one cache line, most often)
- * are joined with `&` / `|`: no unpredictable branch, and no extra memory read. Children further apart
- * keep `&&` / `||`, so a row that fails early does not pull in a second cache line.
- */
-function ruleCode(rule: SegmentRule, layout: Layout): RuleCode {
-  if ('all' in rule || 'any' in rule) {
-    const children = ('all' in rule ? rule.all : rule.any).map((r) => ruleCode(r, layout));
-    const from = Math.min(...children.map((c) => c.from));
-    const to = Math.max(...children.map((c) => c.to));
-    const near = to - from <= BRANCH_FREE_SPAN;
-    const op = 'all' in rule ? (near ? ' & ' : ' && ') : near ? ' | ' : ' || ';
-    return { code: `(${children.map((c) => c.code).join(op)})`, from, to };
-  }
-  if ('not' in rule) {
-    const inner = ruleCode(rule.not, layout);
-    return { ...inner, code: `!${inner.code}` };
-  }
-  const slot = layout.byName.get(rule.attr)!;
-  return { code: leafCode(rule, slot), from: slot.offset, to: slot.offset + FIELD_BYTES[slot.kind] };
+function ruleCode(rule: SegmentRule, layout: Layout): string {
+  if ('all' in rule) return `(${rule.all.map((r) => ruleCode(r, layout)).join(' && ')})`;
+  if ('any' in rule) return `(${rule.any.map((r) => ruleCode(r, layout)).join(' || ')})`;
+  if ('not' in rule) return `!${ruleCode(rule.not, layout)}`;
+  return leafCode(rule, layout.byName.get(rule.attr)!);
 }
 
 /** Validates a rule (structure and catalogue) and throws SEGMENT_INVALID (400) listing every issue. */
@@ -244,12 +212,12 @@ export function compileSegment(
 ): CompiledSegment {
   const valid = assertValidRule(rule, catalogue);
   const layout = layoutOf(catalogue);
-  const expr = ruleCode(valid, layout).code;
+  const expr = ruleCode(valid, layout);
   const stride = layout.bytesPerSlot;
   // one row per subscriber: every attribute the rule reads sits within the same 1–2 cache lines
   const test = new Function(
     'month',
-    `return function test(rows, s, t) {\nconst b = rows.u8, h = rows.u16, o = s * ${lit(stride)}, w = s * ${lit(stride >> 1)};\nreturn !!${expr};\n};`,
+    `return function test(rows, s, t) {\nconst b = rows.u8, h = rows.u16, o = s * ${lit(stride)}, w = s * ${lit(stride >> 1)};\nreturn ${expr};\n};`,
   )(memoMonth()) as SlotTest;
 
   // the scan walks the rows in order; the live bit is bit 15 of the first flags word's high half
