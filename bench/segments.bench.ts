@@ -61,7 +61,7 @@ const afterStore = process.memoryUsage();
 const m = store.memory();
 console.log('\nmemory (full catalogue: 41 attributes)');
 console.log(
-  `  columns   ${(m.columns / N).toFixed(1)} B/subscriber  (${store.layout.bytesPerSlot} B/slot × capacity ${fmt(store.capacity)})`,
+  `  rows      ${(m.columns / N).toFixed(1)} B/subscriber  (one ${store.layout.bytesPerSlot} B row per slot × capacity ${fmt(store.capacity)})`,
 );
 console.log(
   `  sid index ${(m.index / N).toFixed(1)} B/subscriber  (open-addressing Int32 table + offset/length per slot + 16-char sid bytes)`,
@@ -81,7 +81,7 @@ for (let i = 0; i < POOL; i++) objects.set(pool[i].sid, structuredClone(pool[i])
 gc();
 const objBytes = (process.memoryUsage().heapUsed - heap0) / POOL;
 console.log(
-  `  baseline: plain objects in a Map ${objBytes.toFixed(0)} B/subscriber (heap delta over ${fmt(POOL)}), ×${(objBytes / (m.total / N)).toFixed(0)} the columnar store`,
+  `  baseline: plain objects in a Map ${objBytes.toFixed(0)} B/subscriber (heap delta over ${fmt(POOL)}), ×${(objBytes / (m.total / N)).toFixed(0)} the row store`,
 );
 objects.clear();
 
@@ -157,22 +157,22 @@ const counts: { id: string; ms: number[]; count: number; baselineMsPer10M: numbe
 for (const seg of segments) {
   const compiled = compileSegment(seg.rule);
   const test = compiled.test;
-  const cols = store.cols;
+  const rows = store.rows;
   const batchNs: number[] = [];
   let hits = 0;
   const BATCH = 1_000_000;
   // warm-up, then timed batches
-  for (let i = 0; i < BATCH; i++) if (test(cols, slots[i & mask], TODAY)) hits++;
+  for (let i = 0; i < BATCH; i++) if (test(rows, slots[i & mask], TODAY)) hits++;
   const start = performance.now();
   for (let b = 0; b < EVALS / BATCH; b++) {
     const bs = performance.now();
-    for (let i = b * BATCH; i < (b + 1) * BATCH; i++) if (test(cols, slots[i & mask], TODAY)) hits++;
+    for (let i = b * BATCH; i < (b + 1) * BATCH; i++) if (test(rows, slots[i & mask], TODAY)) hits++;
     batchNs.push(((performance.now() - bs) * 1e6) / BATCH);
   }
   const compiledRate = EVALS / ((performance.now() - start) / 1000);
   // sequential slots: what a scan (or a batch of consecutive lookups) sees
   const ss = performance.now();
-  for (let i = 0; i < EVALS; i++) if (test(cols, i % N, TODAY)) hits++;
+  for (let i = 0; i < EVALS; i++) if (test(rows, i % N, TODAY)) hits++;
   const seqRate = EVALS / ((performance.now() - ss) / 1000);
   const evaluate = createObjectEvaluator(seg.rule);
   const OBJ_EVALS = 2_000_000;
@@ -204,13 +204,13 @@ console.log(
 {
   // the decide pattern: one subscriber (random slot) checked against every campaign's segment in turn
   const tests = segments.map((s) => compileSegment(s.rule).test);
-  const cols = store.cols;
+  const rows = store.rows;
   const SUBS = 2_000_000;
   let hits = 0;
   const s0 = performance.now();
   for (let i = 0; i < SUBS; i++) {
     const slot = slots[i & mask];
-    for (let k = 0; k < tests.length; k++) if (tests[k](cols, slot, TODAY)) hits++;
+    for (let k = 0; k < tests.length; k++) if (tests[k](rows, slot, TODAY)) hits++;
   }
   const ms = performance.now() - s0;
   console.log(
@@ -218,7 +218,7 @@ console.log(
   );
 }
 
-console.log(`\naudience count over ${fmt(N)} (full scan of the columns, 5 runs)`);
+console.log(`\naudience count over ${fmt(N)} (full scan of the rows, 5 runs)`);
 console.log(
   '  segment                              count      p50 ms   max ms   objects (extrapolated to 10M) ms',
 );

@@ -1,13 +1,13 @@
 import { type CompiledSegment, decodeValue, type ProfileStore } from '../segments/index.ts';
 
-/** The engine's audience checks over the segments stage's columnar profile store. */
+/** The engine's audience checks over the segments stage's row-major profile store. */
 export interface Audience {
   inSegment(segmentId: string, sid: string, nowMs: number): boolean;
   languageOf(sid: string): string | undefined;
   setSegments(segments: ReadonlyMap<string, CompiledSegment>): void;
 }
 
-/** Segment membership and language straight from the profile columns (no profile object built). */
+/** Segment membership and language straight from the profile rows (no profile object built). */
 export function createAudience(opts: {
   profiles: ProfileStore;
   segments?: ReadonlyMap<string, CompiledSegment>;
@@ -38,7 +38,7 @@ export function createAudience(opts: {
       if (!language) return undefined;
       const slot = slotOf(sid);
       if (slot < 0) return undefined;
-      const v = decodeValue(language, profiles.cols[language.col][slot]);
+      const v = decodeValue(language, profiles.rawAt(slot, language));
       return typeof v === 'string' ? v : undefined;
     },
     setSegments(next) {

@@ -42,10 +42,29 @@ const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
 
 /** 'YYYY-MM-DD' → day number without Date; undefined when it is not exactly such a valid date. */
 function isoDateDay(s: string): number | undefined {
-  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
-  const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
-  const m = digit(s, 5) * 10 + digit(s, 6);
-  const d = digit(s, 8) * 10 + digit(s, 9);
+  return s.length === 10 ? isoDateDayAt(s, 0) : undefined;
+}
+
+/** isoDateDay of the 10 characters of s from `at`. */
+function isoDateDayAt(s: string, at: number): number | undefined {
+  if (s.charCodeAt(at + 4) !== 45 || s.charCodeAt(at + 7) !== 45) return undefined;
+  const y = digit(s, at) * 1000 + digit(s, at + 1) * 100 + digit(s, at + 2) * 10 + digit(s, at + 3);
+  const m = digit(s, at + 5) * 10 + digit(s, at + 6);
+  const d = digit(s, at + 8) * 10 + digit(s, at + 9);
+  return civilDay(y, m, d);
+}
+
+/** isoDateDay of the 10 bytes (ASCII / UTF-8) of b from `at`: the same reading for scanners of raw lines. */
+export function isoDateDayOfBytes(b: Uint8Array, at: number): number | undefined {
+  if (b[at + 4] !== 45 || b[at + 7] !== 45) return undefined;
+  const y = (b[at] - 48) * 1000 + (b[at + 1] - 48) * 100 + (b[at + 2] - 48) * 10 + (b[at + 3] - 48);
+  const m = (b[at + 5] - 48) * 10 + (b[at + 6] - 48);
+  const d = (b[at + 8] - 48) * 10 + (b[at + 9] - 48);
+  return civilDay(y, m, d);
+}
+
+/** Day number of year y, month m, day d read from digits, or undefined when that is not a valid date. */
+function civilDay(y: number, m: number, d: number): number | undefined {
   if (!(y >= 0 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m - 1])) return undefined;
   if (m === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return undefined;
   return daysFromCivil(y, m, d);

@@ -18,7 +18,7 @@ export {
   generateSubscribers,
   syntheticSid,
 } from './generator.ts';
-export { ALIVE_BIT, type AttributeSlot, buildLayout, type Column, type Layout } from './layout.ts';
+export { ALIVE_BIT, type AttributeSlot, buildLayout, type Layout, type ProfileRows } from './layout.ts';
 export {
   type LoadError,
   type LoadOptions,

@@ -1,20 +1,25 @@
 import type { Attribute } from './catalogue.ts';
 
 /**
- * How each catalogue attribute sits in the columnar store. Every raw value uses 0 for "missing",
- * so one comparison against 0 tells presence for every type:
- * - int: raw = value − min + 1; decimal: raw = round((value − min) · scale) + 1 (Uint8 or Uint16 by range);
- * - enum: raw = index in `values` + 1 (a dictionary code, Uint8);
- * - bool: 2 bits in a shared Uint32 flags word (0 missing, 1 false, 2 true);
- * - set: a Uint32 bitset (empty set = 0; sets have no separate "missing");
- * - timestamp: UTC day number in a Uint16 (days since 1970-01-01; 0 = missing, so 1970-01-01 itself is not representable).
+ * How each catalogue attribute sits in a subscriber's row of the profile store. All of one subscriber's
+ * attributes are contiguous (one row of `stride` bytes, 1–2 cache lines), so a rule over several
+ * attributes costs one or two cache misses instead of one per attribute. Every raw value uses 0 for
+ * "missing", so one comparison against 0 tells presence for every type:
+ * - int: raw = value − min + 1; decimal: raw = round((value − min) · scale) + 1 (u8 or u16 by range);
+ * - enum: raw = index in `values` + 1 (a dictionary code, u8);
+ * - bool: 2 bits in a shared u32 flags word (0 missing, 1 false, 2 true);
+ * - set: a u32 bitset (empty set = 0; sets have no separate "missing");
+ * - timestamp: UTC day number in a u16 (days since 1970-01-01; 0 = missing, so 1970-01-01 itself is not representable).
+ *
+ * Fields are little-endian and ordered u32, u16, u8, so each is aligned to its size within the row.
+ * The stride is even but not necessarily a multiple of 4: u32 fields are read as two u16 halves.
  */
 export type ColumnKind = 'u8' | 'u16' | 'u32';
 
 export interface AttributeSlot {
   attr: Attribute;
-  /** Index into `ProfileStore.cols`. */
-  col: number;
+  /** Byte offset of the attribute's field inside a row (the flags word's offset for bools). */
+  offset: number;
   kind: ColumnKind;
   /** Bools only: bit offset inside the flags word. */
   shift: number;
@@ -23,11 +28,21 @@ export interface AttributeSlot {
 export interface Layout {
   readonly attrs: readonly AttributeSlot[];
   readonly byName: ReadonlyMap<string, AttributeSlot>;
-  readonly columnKinds: readonly ColumnKind[];
-  /** Column of the flags word; bit 31 marks a live slot. */
-  readonly flagsCol: number;
-  /** Bytes one subscriber takes across all columns. */
+  /** Byte offsets of the u32 flags words; the first (offset 0) carries the live bit. */
+  readonly flagOffsets: readonly number[];
+  /** Byte offset of the flags word that carries the live bit (ALIVE_BIT). */
+  readonly flagsOffset: number;
+  /** Bytes of one row: what one subscriber takes. Even, so u16 fields stay aligned in every row. */
   readonly bytesPerSlot: number;
+}
+
+/**
+ * The store's rows: two views of one ArrayBuffer (row `s` starts at byte `s · stride`, i.e. u16 index
+ * `s · stride / 2`). The object stays the same; its views are replaced when the store grows.
+ */
+export interface ProfileRows {
+  u8: Uint8Array;
+  u16: Uint16Array;
 }
 
 export const ALIVE_BIT = 0x8000_0000;
@@ -50,41 +65,75 @@ function kindFor(levels: number): ColumnKind {
 
 const BYTES: Record<ColumnKind, number> = { u8: 1, u16: 2, u32: 4 };
 
-/** Derives the column layout from a catalogue (deterministic: same catalogue, same layout). */
+/** Derives the row layout from a catalogue (deterministic: same catalogue, same layout). */
 export function buildLayout(catalogue: readonly Attribute[]): Layout {
-  const columnKinds: ColumnKind[] = ['u32'];
-  const attrs: AttributeSlot[] = [];
-  let flagsCol = 0;
-  let boolsInWord = 0;
-  for (const attr of catalogue) {
+  // bools share flags words (15 two-bit fields each; the first word also holds the live bit)
+  const boolCount = catalogue.filter((a) => a.type === 'bool').length;
+  const flagWords = Math.max(1, Math.ceil(boolCount / BOOLS_PER_WORD));
+  const flagOffsets = Array.from({ length: flagWords }, (_, i) => i * 4);
+  const fields = catalogue.flatMap((attr) =>
+    attr.type === 'bool'
+      ? []
+      : [{ attr, kind: attr.type === 'set' ? ('u32' as const) : kindFor(rawLevels(attr)) }],
+  );
+  let offset = flagWords * 4;
+  const offsets = new Map<Attribute, number>();
+  for (const kind of ['u32', 'u16', 'u8'] as const) {
+    for (const f of fields) {
+      if (f.kind !== kind) continue;
+      offsets.set(f.attr, offset);
+      offset += BYTES[kind];
+    }
+  }
+  let boolIndex = 0;
+  const attrs: AttributeSlot[] = catalogue.map((attr) => {
     if (attr.type === 'bool') {
-      if (boolsInWord === BOOLS_PER_WORD) {
-        // a further flags word; only the first carries the live bit
-        columnKinds.push('u32');
-        flagsCol = columnKinds.length - 1;
-        boolsInWord = 0;
-      }
-      attrs.push({ attr, col: flagsCol, kind: 'u32', shift: boolsInWord * 2 });
-      boolsInWord++;
-      continue;
+      const word = Math.floor(boolIndex / BOOLS_PER_WORD);
+      const shift = (boolIndex % BOOLS_PER_WORD) * 2;
+      boolIndex++;
+      return { attr, offset: flagOffsets[word], kind: 'u32', shift };
     }
     const kind: ColumnKind = attr.type === 'set' ? 'u32' : kindFor(rawLevels(attr));
-    columnKinds.push(kind);
-    attrs.push({ attr, col: columnKinds.length - 1, kind, shift: 0 });
-  }
+    return { attr, offset: offsets.get(attr)!, kind, shift: 0 };
+  });
   return {
     attrs,
     byName: new Map(attrs.map((a) => [a.attr.name, a])),
-    columnKinds,
-    flagsCol: 0,
-    bytesPerSlot: columnKinds.reduce((n, k) => n + BYTES[k], 0),
+    flagOffsets,
+    flagsOffset: 0,
+    bytesPerSlot: offset + (offset & 1),
   };
 }
 
-export type Column = Uint8Array | Uint16Array | Uint32Array;
+/** Allocates rows for `capacity` subscribers, all zero (every slot free). */
+export function allocRows(layout: Layout, capacity: number): ProfileRows {
+  const buffer = new ArrayBuffer(layout.bytesPerSlot * capacity);
+  return { u8: new Uint8Array(buffer), u16: new Uint16Array(buffer) };
+}
 
-export function allocColumn(kind: ColumnKind, capacity: number): Column {
-  if (kind === 'u8') return new Uint8Array(capacity);
-  if (kind === 'u16') return new Uint16Array(capacity);
-  return new Uint32Array(capacity);
+/** The raw value of one attribute at a slot (a bool's two bits; a set's bitset as an unsigned number). */
+export function readRaw(rows: ProfileRows, stride: number, slot: number, a: AttributeSlot): number {
+  const at = slot * stride + a.offset;
+  if (a.kind === 'u8') return rows.u8[at];
+  const h = at >> 1;
+  if (a.kind === 'u16') return rows.u16[h];
+  const word = rows.u16[h] + rows.u16[h + 1] * 65536;
+  return a.attr.type === 'bool' ? (word >>> a.shift) & 3 : word;
+}
+
+/** Stores a raw value (already validated to fit the field) at a slot; not for bools. */
+export function writeRaw(
+  rows: ProfileRows,
+  stride: number,
+  slot: number,
+  a: AttributeSlot,
+  raw: number,
+): void {
+  const at = slot * stride + a.offset;
+  if (a.kind === 'u8') rows.u8[at] = raw;
+  else if (a.kind === 'u16') rows.u16[at >> 1] = raw;
+  else {
+    rows.u16[at >> 1] = raw & 0xffff;
+    rows.u16[(at >> 1) + 1] = raw >>> 16;
+  }
 }

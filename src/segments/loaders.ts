@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { isAppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import type { ProfileInput } from './codec.ts';
+import { createProfileLineScanner } from './profile-line-scanner.ts';
 import type { ProfileStore } from './profile-store.ts';
 
 export interface LoadError {
@@ -44,6 +45,9 @@ function errorMessage(err: unknown): string {
 /**
  * Streams NDJSON profiles (`{"sid": "...", "age": 34, ...}` per line) into the store. A bad line (broken
  * JSON, missing sid, bad value) is counted and reported with its line number; it never stops the load.
+ * Plain lines are read by a scanner straight into raw values; any line it does not take (escapes,
+ * unknown keys, values to convert or reject, broken JSON) goes through `JSON.parse` and `upsert`, so
+ * stored values and errors are the same either way.
  */
 export async function loadProfilesNdjson(
   input: Chunks,
@@ -51,23 +55,23 @@ export async function loadProfilesNdjson(
   options: LoadOptions = {},
 ): Promise<LoadResult> {
   const { result, reject } = createResult(options.maxErrors ?? 100);
-  let carry = '';
+  const scan = createProfileLineScanner(store.layout);
+  const raws = new Float64Array(store.layout.attrs.length);
+  let carry: Buffer = Buffer.alloc(0);
   let line = 0;
-  const handle = (text: string): void | Promise<void> => {
+  const handle = (bytes: Buffer, start: number, end: number): void | Promise<void> => {
     line++;
-    // blank lines are skipped; only lines that start with whitespace pay for a trim
-    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return;
-    let sid: string;
+    let sid: string | undefined;
     let slot: number;
     try {
-      const row = JSON.parse(text) as unknown;
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-        reject(line, 'expected a JSON object');
-        return;
+      sid = scan(bytes, start, end, raws);
+      if (sid !== undefined) slot = store.upsertEncoded(sid, raws);
+      else {
+        const row = parseLine(bytes.toString('utf8', start, end));
+        if (row === undefined) return;
+        sid = row.sid as string;
+        slot = store.upsert(sid, row);
       }
-      const attrs = row as ProfileInput;
-      sid = attrs.sid as string;
-      slot = store.upsert(sid, attrs);
     } catch (err) {
       reject(line, errorMessage(err));
       return;
@@ -75,20 +79,46 @@ export async function loadProfilesNdjson(
     result.loaded++;
     return options.onLoaded?.(sid, slot);
   };
+  // lines are cut on the bytes, so a character split between two chunks stays whole
+  const lineEnd = (buf: Buffer, start: number, nl: number) =>
+    nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
   for await (const chunk of input as AsyncIterable<string | Buffer>) {
-    const text = carry + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
-      const pending = handle(
-        text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl),
-      );
+    let nl = buf.indexOf(10);
+    if (carry.length > 0) {
+      // only the line that straddles the boundary is copied, not the whole chunk
+      if (nl < 0) {
+        carry = Buffer.concat([carry, buf]);
+        continue;
+      }
+      const first = Buffer.concat([carry, buf.subarray(0, nl)]);
+      const pending = handle(first, 0, lineEnd(first, 0, first.length));
+      if (pending) await pending;
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    for (; nl >= 0; nl = buf.indexOf(10, start)) {
+      const pending = handle(buf, start, lineEnd(buf, start, nl));
       if (pending) await pending;
       start = nl + 1;
     }
-    carry = text.slice(start);
+    // a copy: the source may reuse its chunk buffers
+    carry = Buffer.from(buf.subarray(start));
   }
-  if (carry.length > 0) await handle(carry);
+  if (carry.length > 0) await handle(carry, 0, carry.length);
   return result;
+}
+
+/** One NDJSON line through JSON.parse: the profile, undefined for a blank line; throws for anything else. */
+function parseLine(text: string): ProfileInput | undefined {
+  // blank lines are skipped; only lines that start with whitespace pay for a trim
+  if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return undefined;
+  const row = JSON.parse(text) as unknown;
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+    throw new AppError('PROFILE_ROW_INVALID', 'expected a JSON object', { httpStatus: 400 });
+  }
+  return row as ProfileInput;
 }
 
 /**

@@ -1,11 +1,19 @@
 import { AppError } from '../errors.ts';
 import { ATTRIBUTES, type Attribute } from './catalogue.ts';
 import { createEncoder, decodeValue, type Profile, type ProfileInput } from './codec.ts';
-import { ALIVE_BIT, allocColumn, buildLayout, type Column, type Layout } from './layout.ts';
+import {
+  ALIVE_BIT,
+  type AttributeSlot,
+  allocRows,
+  buildLayout,
+  type Layout,
+  type ProfileRows,
+  readRaw,
+} from './layout.ts';
 import { createSidIndex, SID_PATTERN } from './sid-index.ts';
 
 export interface ProfileStoreMemory {
-  /** Bytes of the attribute columns (allocated capacity). */
+  /** Bytes of the attribute rows (allocated capacity × stride); named after the former columns, kept for the API. */
   columns: number;
   /** Bytes of the sid → slot map: hash table, per-slot offsets/lengths and the sid byte arena. */
   index: number;
@@ -13,15 +21,15 @@ export interface ProfileStoreMemory {
 }
 
 /**
- * Subscriber profiles in columns (one typed array per attribute), addressed by sid. Upsert replaces
- * the whole profile; deleted slots are reused. Reads on the hot path go through `cols[col][slot]`
- * (see `compileSegment`), so there is no object per subscriber.
+ * Subscriber profiles as fixed-size rows (all of one subscriber's attributes contiguous; see layout.ts),
+ * addressed by sid. Upsert replaces the whole profile; deleted slots are reused. Reads on the hot path go
+ * through `rows` (see `compileSegment`), so there is no object per subscriber.
  */
 export interface ProfileStore {
   readonly catalogue: readonly Attribute[];
   readonly layout: Layout;
-  /** Column arrays, indexed by `layout.attrs[i].col`. Replaced (not mutated in place) when the store grows. */
-  readonly cols: readonly Column[];
+  /** The row views. The object stays the same; its views are replaced (not mutated in place) when the store grows. */
+  readonly rows: ProfileRows;
   /** Number of live profiles. */
   readonly size: number;
   /** Slots in use or freed: scans run over [0, highWater). */
@@ -31,12 +39,19 @@ export interface ProfileStore {
   readonly generation: number;
   /** Inserts or replaces the whole profile of sid; throws PROFILE_ROW_INVALID (nothing written) on a bad value. */
   upsert(sid: string, attrs: ProfileInput): number;
+  /**
+   * Like upsert, with the profile already encoded: `raws[i]` is the raw value of `layout.attrs[i]` as the
+   * codec's encoders produce it (not checked again; the sid is). For loaders that parse straight to raws.
+   */
+  upsertEncoded(sid: string, raws: ArrayLike<number>): number;
   /** Removes sid's profile; false when it was not there. */
   delete(sid: string): boolean;
   /** Slot of sid, or −1. */
   slotOf(sid: string): number;
   isLive(slot: number): boolean;
   sidAt(slot: number): string | undefined;
+  /** The raw stored value of one attribute at a slot (0 = missing; see layout.ts). */
+  rawAt(slot: number, attr: AttributeSlot): number;
   /** The decoded profile of sid, or undefined. */
   get(sid: string): Profile | undefined;
   decodeSlot(slot: number): Profile;
@@ -50,13 +65,16 @@ export interface ProfileStoreOptions {
   catalogue?: readonly Attribute[];
 }
 
-/** Creates an empty columnar profile store. */
+/** Creates an empty row-major profile store. */
 export function createProfileStore(options: ProfileStoreOptions = {}): ProfileStore {
   const catalogue = options.catalogue ?? ATTRIBUTES;
   const layout = buildLayout(catalogue);
+  const stride = layout.bytesPerSlot;
   let capacity = Math.max(16, options.capacity ?? 1024);
-  const cols: Column[] = layout.columnKinds.map((k) => allocColumn(k, capacity));
-  const flags = layout.flagsCol;
+  const rows = allocRows(layout, capacity);
+  // u16 index of the live word's high half, inside a row
+  const liveHalf = (layout.flagsOffset >> 1) + 1;
+  const LIVE = ALIVE_BIT >>> 16;
   const index = createSidIndex(capacity);
   const free: number[] = [];
   let highWater = 0;
@@ -68,11 +86,10 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
 
   function grow(): void {
     const next = capacity * 2;
-    for (let c = 0; c < cols.length; c++) {
-      const col = allocColumn(layout.columnKinds[c], next);
-      col.set(cols[c]);
-      cols[c] = col;
-    }
+    const bigger = allocRows(layout, next);
+    bigger.u8.set(rows.u8);
+    rows.u8 = bigger.u8;
+    rows.u16 = bigger.u16;
     index.growSlots(next);
     capacity = next;
   }
@@ -92,37 +109,69 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     }
   }
 
-  // where each attribute's raw value goes, resolved once
-  const valueCols: number[] = [];
-  const valueIdx: number[] = [];
-  const boolCols: number[] = [];
+  // where each attribute's raw value goes, resolved once: byte offsets of u8 fields, u16 offsets of the rest
+  const u8At: number[] = [];
+  const u8Idx: number[] = [];
+  const u16At: number[] = [];
+  const u16Idx: number[] = [];
+  const u32At: number[] = [];
+  const u32Idx: number[] = [];
+  const boolWord: number[] = [];
   const boolIdx: number[] = [];
-  const boolShift: number[] = [];
+  const boolMul: number[] = [];
   layout.attrs.forEach((a, i) => {
     if (a.attr.type === 'bool') {
-      boolCols.push(a.col);
+      boolWord.push(layout.flagOffsets.indexOf(a.offset));
       boolIdx.push(i);
-      boolShift.push(a.shift);
+      boolMul.push(2 ** a.shift);
+    } else if (a.kind === 'u8') {
+      u8At.push(a.offset);
+      u8Idx.push(i);
+    } else if (a.kind === 'u16') {
+      u16At.push(a.offset >> 1);
+      u16Idx.push(i);
     } else {
-      valueCols.push(a.col);
-      valueIdx.push(i);
+      u32At.push(a.offset >> 1);
+      u32Idx.push(i);
     }
   });
-  const extraFlagCols = layout.columnKinds.flatMap((k, c) =>
-    k === 'u32' && c !== flags && boolCols.includes(c) ? [c] : [],
-  );
+  const flagAt = layout.flagOffsets.map((o) => o >> 1);
+  const words = new Float64Array(flagAt.length);
 
-  function write(slot: number): void {
-    for (let i = 0; i < valueCols.length; i++) cols[valueCols[i]][slot] = scratch[valueIdx[i]];
-    // the live bit and each bool's two bits go into the flags words
-    for (let i = 0; i < extraFlagCols.length; i++) cols[extraFlagCols[i]][slot] = 0;
-    let word = ALIVE_BIT;
-    for (let i = 0; i < boolCols.length; i++) {
-      const bits = scratch[boolIdx[i]] << boolShift[i];
-      if (boolCols[i] === flags) word |= bits;
-      else cols[boolCols[i]][slot] |= bits;
+  function write(slot: number, raws: ArrayLike<number>): void {
+    const { u8, u16 } = rows;
+    const base = slot * stride;
+    const half = base >> 1;
+    for (let i = 0; i < u8At.length; i++) u8[base + u8At[i]] = raws[u8Idx[i]];
+    for (let i = 0; i < u16At.length; i++) u16[half + u16At[i]] = raws[u16Idx[i]];
+    for (let i = 0; i < u32At.length; i++) {
+      const v = raws[u32Idx[i]];
+      u16[half + u32At[i]] = v & 0xffff;
+      u16[half + u32At[i] + 1] = v >>> 16;
     }
-    cols[flags][slot] = word >>> 0;
+    // the live bit and each bool's two bits go into the flags words (as doubles: bit 31 stays unsigned)
+    words.fill(0);
+    words[0] = ALIVE_BIT;
+    for (let i = 0; i < boolIdx.length; i++) words[boolWord[i]] += raws[boolIdx[i]] * boolMul[i];
+    for (let w = 0; w < flagAt.length; w++) {
+      u16[half + flagAt[w]] = words[w] % 65536;
+      u16[half + flagAt[w] + 1] = Math.floor(words[w] / 65536);
+    }
+  }
+
+  function insertSlot(sid: string): number {
+    let slot = index.get(sid);
+    if (slot < 0) {
+      if (free.length > 0) slot = free.pop()!;
+      else {
+        if (highWater === capacity) grow();
+        slot = highWater++;
+      }
+      index.set(sid, slot);
+      size++;
+      generation++;
+    }
+    return slot;
   }
 
   function checkSid(sid: unknown): asserts sid is string {
@@ -137,7 +186,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const store: ProfileStore = {
     catalogue,
     layout,
-    cols,
+    rows,
     get size() {
       return size;
     },
@@ -153,24 +202,20 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     upsert(sid, attrs) {
       checkSid(sid);
       encodeInto(attrs);
-      let slot = index.get(sid);
-      if (slot < 0) {
-        if (free.length > 0) slot = free.pop()!;
-        else {
-          if (highWater === capacity) grow();
-          slot = highWater++;
-        }
-        index.set(sid, slot);
-        size++;
-        generation++;
-      }
-      write(slot);
+      const slot = insertSlot(sid);
+      write(slot, scratch);
+      return slot;
+    },
+    upsertEncoded(sid, raws) {
+      checkSid(sid);
+      const slot = insertSlot(sid);
+      write(slot, raws);
       return slot;
     },
     delete(sid) {
       const slot = index.remove(sid);
       if (slot < 0) return false;
-      for (let c = 0; c < cols.length; c++) cols[c][slot] = 0;
+      rows.u8.fill(0, slot * stride, (slot + 1) * stride);
       free.push(slot);
       size--;
       generation++;
@@ -180,10 +225,13 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       return index.get(sid);
     },
     isLive(slot) {
-      return slot >= 0 && slot < highWater && (cols[flags][slot] & ALIVE_BIT) !== 0;
+      return slot >= 0 && slot < highWater && (rows.u16[((slot * stride) >> 1) + liveHalf] & LIVE) !== 0;
     },
     sidAt(slot) {
       return store.isLive(slot) ? index.sidAt(slot) : undefined;
+    },
+    rawAt(slot, attr) {
+      return readRaw(rows, stride, slot, attr);
     },
     get(sid) {
       const slot = index.get(sid);
@@ -191,14 +239,11 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     },
     decodeSlot(slot) {
       const out: Profile = {};
-      for (const a of layout.attrs) {
-        const raw = a.attr.type === 'bool' ? (cols[a.col][slot] >>> a.shift) & 3 : cols[a.col][slot];
-        out[a.attr.name] = decodeValue(a, raw);
-      }
+      for (const a of layout.attrs) out[a.attr.name] = decodeValue(a, readRaw(rows, stride, slot, a));
       return out;
     },
     clear() {
-      for (const col of cols) col.fill(0);
+      rows.u8.fill(0);
       index.clear();
       free.length = 0;
       highWater = 0;
@@ -206,7 +251,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       generation++;
     },
     memory() {
-      const columns = cols.reduce((n, c) => n + c.byteLength, 0);
+      const columns = rows.u8.byteLength;
       const idx = index.byteLength() + free.length * 8;
       return { columns, index: idx, total: columns + idx };
     },

@@ -1,16 +1,24 @@
 import { AppError } from '../errors.ts';
 import { ATTRIBUTES, type Attribute } from './catalogue.ts';
 import { DAY_MS, encodeValue, toDayNumber } from './codec.ts';
-import { ALIVE_BIT, type AttributeSlot, buildLayout, type Column, type Layout, rawLevels } from './layout.ts';
+import {
+  ALIVE_BIT,
+  type AttributeSlot,
+  buildLayout,
+  type Layout,
+  type ProfileRows,
+  rawLevels,
+  readRaw,
+} from './layout.ts';
 import type { ProfileStore } from './profile-store.ts';
 import { type LeafRule, ruleShapeSchema, type SegmentRule, validateRule } from './rule-schema.ts';
 
-/** The compiled predicate: columns, slot, today's UTC day number. Allocation-free. */
-export type SlotTest = (cols: readonly Column[], slot: number, today: number) => boolean;
+/** The compiled predicate: the store's rows, slot, today's UTC day number. Allocation-free. */
+export type SlotTest = (rows: ProfileRows, slot: number, today: number) => boolean;
 
 export interface CompiledSegment {
   readonly rule: SegmentRule;
-  /** The raw predicate, for hot loops that already hold `store.cols` and the day number. */
+  /** The raw predicate, for hot loops that already hold `store.rows` and the day number. */
   readonly test: SlotTest;
   /** True when the profile at `slot` (from `store.slotOf`; −1 gives false) is in the segment at time `nowMs`. */
   matches(store: ProfileStore, slot: number, nowMs: number): boolean;
@@ -44,9 +52,26 @@ function setMask(slot: AttributeSlot, values: readonly unknown[]): number {
   return encodeValue(slot, values) | 0;
 }
 
-function leafCode(rule: LeafRule, slot: AttributeSlot, colRef: (col: number) => string): string {
-  const type = slot.attr.type;
-  const v = type === 'bool' ? `((${colRef(slot.col)} >>> ${lit(slot.shift)}) & 3)` : colRef(slot.col);
+/**
+ * Expression of an attribute's raw value in generated code, where `b` is the u8 view, `h` the u16 view,
+ * `o` the row's byte offset and `w` its u16 offset (o / 2). u32 fields are read as two u16 halves: a
+ * bool from the half holding its bits, a set as an int32 bitset (masks are int32 too), other u32 values
+ * as exact unsigned numbers.
+ */
+function fieldCode(slot: AttributeSlot): string {
+  const { kind, offset, shift } = slot;
+  if (kind === 'u8') return `b[o + ${lit(offset)}]`;
+  const lo = `h[w + ${lit(offset >> 1)}]`;
+  const hi = `h[w + ${lit((offset >> 1) + 1)}]`;
+  if (kind === 'u16') return lo;
+  if (slot.attr.type === 'bool')
+    return shift < 16 ? `((${lo} >>> ${lit(shift)}) & 3)` : `((${hi} >>> ${lit(shift - 16)}) & 3)`;
+  if (slot.attr.type === 'set') return `(${lo} | (${hi} << 16))`;
+  return `(${lo} + ${hi} * 65536)`;
+}
+
+function leafCode(rule: LeafRule, slot: AttributeSlot): string {
+  const v = fieldCode(slot);
   const r = (x: unknown) => lit(rawOf(slot, x));
   switch (rule.op) {
     case 'exists':
@@ -98,11 +123,11 @@ function leafCode(rule: LeafRule, slot: AttributeSlot, colRef: (col: number) => 
   }
 }
 
-function ruleCode(rule: SegmentRule, layout: Layout, colRef: (col: number) => string): string {
-  if ('all' in rule) return `(${rule.all.map((r) => ruleCode(r, layout, colRef)).join(' && ')})`;
-  if ('any' in rule) return `(${rule.any.map((r) => ruleCode(r, layout, colRef)).join(' || ')})`;
-  if ('not' in rule) return `!${ruleCode(rule.not, layout, colRef)}`;
-  return leafCode(rule, layout.byName.get(rule.attr)!, colRef);
+function ruleCode(rule: SegmentRule, layout: Layout): string {
+  if ('all' in rule) return `(${rule.all.map((r) => ruleCode(r, layout)).join(' && ')})`;
+  if ('any' in rule) return `(${rule.any.map((r) => ruleCode(r, layout)).join(' || ')})`;
+  if ('not' in rule) return `!${ruleCode(rule.not, layout)}`;
+  return leafCode(rule, layout.byName.get(rule.attr)!);
 }
 
 /** Validates a rule (structure and catalogue) and throws SEGMENT_INVALID (400) listing every issue. */
@@ -178,7 +203,7 @@ function mulberry32(seed: number): () => number {
 
 /**
  * Validates a rule against the catalogue and compiles it once into generated code over the store's
- * columns. The code is built only from catalogue column numbers and integers computed here, never
+ * rows. The code is built only from catalogue field offsets and integers computed here, never
  * from rule text, so a rule cannot inject code.
  */
 export function compileSegment(
@@ -187,19 +212,20 @@ export function compileSegment(
 ): CompiledSegment {
   const valid = assertValidRule(rule, catalogue);
   const layout = layoutOf(catalogue);
-  const expr = ruleCode(valid, layout, (c) => `cols[${lit(c)}][s]`);
-  const test = new Function('month', `return function test(cols, s, t) { return ${expr}; };`)(
-    memoMonth(),
-  ) as SlotTest;
+  const expr = ruleCode(valid, layout);
+  const stride = layout.bytesPerSlot;
+  // one row per subscriber: every attribute the rule reads sits within the same 1–2 cache lines
+  const test = new Function(
+    'month',
+    `return function test(rows, s, t) {\nconst b = rows.u8, h = rows.u16, o = s * ${lit(stride)}, w = s * ${lit(stride >> 1)};\nreturn ${expr};\n};`,
+  )(memoMonth()) as SlotTest;
 
-  const used = [...new Set(layout.attrs.map((a) => a.col))].filter((c) => expr.includes(`cols[${c}]`));
-  const hoist = used.map((c) => `const c${lit(c)} = cols[${lit(c)}];`).join('\n');
-  const loopExpr = ruleCode(valid, layout, (c) => `c${lit(c)}[s]`);
-  const flags = `cols[${lit(layout.flagsCol)}]`;
+  // the scan walks the rows in order; the live bit is bit 15 of the first flags word's high half
+  const live = `h[w + ${lit((layout.flagsOffset >> 1) + 1)}] & ${lit(ALIVE_BIT >>> 16)}`;
   const countFn = new Function(
     'month',
-    `return function count(cols, n, t) {\n${hoist}\nconst live = ${flags};\nlet k = 0;\nfor (let s = 0; s < n; s++) if ((live[s] & ${lit(ALIVE_BIT | 0)}) !== 0 && ${loopExpr}) k++;\nreturn k;\n};`,
-  )(memoMonth()) as (cols: readonly Column[], n: number, t: number) => number;
+    `return function count(rows, n, t) {\nconst b = rows.u8, h = rows.u16;\nlet k = 0;\nfor (let s = 0, o = 0, w = 0; s < n; s++, o += ${lit(stride)}, w += ${lit(stride >> 1)}) if ((${live}) !== 0 && ${expr}) k++;\nreturn k;\n};`,
+  )(memoMonth()) as (rows: ProfileRows, n: number, t: number) => number;
 
   const checkStore = (store: ProfileStore) => {
     if (store.catalogue !== catalogue) {
@@ -213,25 +239,25 @@ export function compileSegment(
     test,
     matches(store, slot, nowMs) {
       // an unknown sid's slot (−1) must not read as "every attribute missing", which `not` rules would match
-      return slot >= 0 && test(store.cols, slot, Math.floor(nowMs / DAY_MS));
+      return slot >= 0 && test(store.rows, slot, Math.floor(nowMs / DAY_MS));
     },
     matchesSid(store, sid, nowMs) {
       const slot = store.slotOf(sid);
-      return slot >= 0 && test(store.cols, slot, Math.floor(nowMs / DAY_MS));
+      return slot >= 0 && test(store.rows, slot, Math.floor(nowMs / DAY_MS));
     },
     count(store, nowMs) {
       checkStore(store);
-      return countFn(store.cols, store.highWater, today(nowMs));
+      return countFn(store.rows, store.highWater, today(nowMs));
     },
     sample(store, nowMs, limit, seed = Date.now()) {
       checkStore(store);
       const t = today(nowMs);
-      const cols = store.cols;
+      const rows = store.rows;
       const picked: number[] = [];
       const random = mulberry32(seed);
       let seen = 0;
       for (let s = 0; s < store.highWater; s++) {
-        if (!store.isLive(s) || !test(cols, s, t)) continue;
+        if (!store.isLive(s) || !test(rows, s, t)) continue;
         // reservoir sampling: each match ends up in the sample with probability limit / matches
         if (picked.length < limit) picked.push(s);
         else {
@@ -262,15 +288,14 @@ export function compileSegment(
         );
       }
       const t = today(nowMs);
-      const cols = store.cols;
-      const col = cols[slot.col];
+      const rows = store.rows;
       const isSet = attr.type === 'set';
       const counts = new Float64Array(isSet ? 33 : attr.type === 'bool' ? 4 : rawLevels(attr));
       let total = 0;
       for (let s = 0; s < store.highWater; s++) {
-        if (!store.isLive(s) || !test(cols, s, t)) continue;
+        if (!store.isLive(s) || !test(rows, s, t)) continue;
         total++;
-        const raw = attr.type === 'bool' ? (col[s] >>> slot.shift) & 3 : col[s];
+        const raw = readRaw(rows, stride, s, slot);
         if (!isSet) counts[raw]++;
         else if (raw === 0) counts[32]++;
         else for (let b = 0; b < 32; b++) if (raw & (1 << b)) counts[b]++;

@@ -4,6 +4,7 @@ import {
   compileSegment,
   createObjectEvaluator,
   createProfileStore,
+  createRandom,
   generateSubscribers,
   isAppErrorCode,
   monthOfDay,
@@ -207,7 +208,8 @@ test('rule text never reaches the generated code: names and values outside the c
     );
   }
   const seg = compileSegment({ attr: 'gender', op: 'in', values: ['female', 'male'] });
-  assert.match(seg.test.toString(), /^[\w\s(){}[\]&|!=<>+\-;,]*$/);
+  // no quotes of any kind: only identifiers, integers, operators and the row views' property reads
+  assert.match(seg.test.toString(), /^[\w\s(){}[\]&|!=<>+\-*.;,]*$/);
 });
 
 test('an unknown sid is never in a segment, not even a negated one', () => {
@@ -216,4 +218,78 @@ test('an unknown sid is never in a segment, not even a negated one', () => {
   assert.equal(seg.matches(store, store.slotOf('nobody'), NOW), false);
   assert.equal(seg.matchesSid(store, 'nobody', NOW), false);
   assert.equal(seg.matchesSid(store, 'cid', NOW), true);
+});
+
+test('fields in a second flags word, u32 halves and a 32-member set evaluate like the object interpreter', () => {
+  const members = Array.from({ length: 32 }, (_, i) => `m${i}`);
+  const catalogue = [
+    ...Array.from({ length: 20 }, (_, i) => ({
+      name: `flag_${i}`,
+      group: 'behaviour' as const,
+      type: 'bool' as const,
+      description: '',
+    })),
+    {
+      name: 'wide',
+      group: 'telecom' as const,
+      type: 'int' as const,
+      min: 0,
+      max: 1_000_000,
+      description: '',
+    },
+    { name: 'tags', group: 'interests' as const, type: 'set' as const, values: members, description: '' },
+    { name: 'small', group: 'telecom' as const, type: 'int' as const, min: 0, max: 9, description: '' },
+  ];
+  const random = createRandom(77);
+  const store = createProfileStore({ catalogue, capacity: 16 });
+  const profiles: Record<string, unknown>[] = [];
+  for (let i = 0; i < 400; i++) {
+    const p: Record<string, unknown> = { sid: `p${i}` };
+    for (let f = 0; f < 20; f++) p[`flag_${f}`] = random() < 0.2 ? null : random() < 0.5;
+    p.wide = random() < 0.1 ? null : [0, 65534, 65535, 65536, 1_000_000][i % 5] + (i % 3);
+    if ((p.wide as number) > 1_000_000) p.wide = 1_000_000;
+    p.tags = members.filter(() => random() < 0.1);
+    p.small = random() < 0.1 ? null : i % 10;
+    profiles.push(p);
+    store.upsert(p.sid as string, p);
+  }
+  const rules: SegmentRule[] = [
+    ...Array.from(
+      { length: 20 },
+      (_, f): SegmentRule => ({ attr: `flag_${f}`, op: 'eq', value: f % 2 === 0 }),
+    ),
+    { attr: 'flag_19', op: 'ne', value: true },
+    { attr: 'flag_7', op: 'exists' },
+    { attr: 'flag_16', op: 'exists' },
+    { attr: 'wide', op: 'gt', value: 65535 },
+    { attr: 'wide', op: 'lte', value: 65535 },
+    { attr: 'wide', op: 'eq', value: 65536 },
+    { attr: 'wide', op: 'between', value: [65534, 65536] },
+    { attr: 'wide', op: 'in', values: [0, 1_000_000] },
+    { attr: 'tags', op: 'has_any', values: ['m31'] },
+    { attr: 'tags', op: 'has_all', values: ['m15', 'm16', 'm31'] },
+    { attr: 'tags', op: 'has_none', values: ['m0', 'm31'] },
+    { attr: 'tags', op: 'exists' },
+    {
+      all: [
+        { attr: 'flag_15', op: 'eq', value: false },
+        { not: { attr: 'small', op: 'in', values: [1, 2, 3] } },
+      ],
+    },
+  ];
+  for (const rule of rules) {
+    const seg = compileSegment(rule, catalogue);
+    const reference = createObjectEvaluator(rule, catalogue);
+    const expected = profiles.filter((p) => reference(p, NOW));
+    for (const p of profiles) {
+      const slot = store.slotOf(p.sid as string);
+      assert.equal(seg.matches(store, slot, NOW), reference(p, NOW), `${JSON.stringify(rule)} on ${p.sid}`);
+    }
+    assert.equal(seg.count(store, NOW), expected.length, JSON.stringify(rule));
+  }
+  // every field reads back through decodeSlot too
+  for (const p of profiles) {
+    const { sid, ...attrs } = p;
+    assert.deepEqual(store.get(sid as string), attrs);
+  }
 });
