@@ -40,7 +40,6 @@ import {
   createSmppSender,
   createSmscSimulator,
   type Directory,
-  eventKey,
   loadDirectoryFile,
   measureSms,
   openOutbox,
@@ -48,6 +47,7 @@ import {
   type SendResult,
   type SmscSimulator,
   smppAccount,
+  storeDeliverySink,
 } from './deliver/index.ts';
 import { DEMO_SEED, DEMO_TENANT, demoCampaign, demoMsisdn, demoOptedOut, demoSid } from './demo.ts';
 import { AppError } from './errors.ts';
@@ -73,14 +73,7 @@ import {
   type ProfileStore,
   type Segment,
 } from './segments/index.ts';
-import {
-  createDefinitions,
-  createReports,
-  createStore,
-  createWriter,
-  storedEventIds,
-  type Writer,
-} from './store/index.ts';
+import { createDefinitions, createReports, createStore, createWriter, type Writer } from './store/index.ts';
 
 export interface Service {
   /** Port the API listens on. */
@@ -365,15 +358,7 @@ export async function startService(
       logger,
       directory,
       outbox,
-      sink: {
-        write: (table, row) => void writer.write(table, row),
-        durable: () => writer.durable(),
-        // After the writer's spill replay (flush waits for it), so spilled rows count as stored.
-        eventKeys: async (ids) => {
-          await writer.flush();
-          return new Set((await storedEventIds(store, ids)).map(eventKey));
-        },
-      },
+      sink: storeDeliverySink(store, writer),
       consentCheck: (sid, tenant) => consent.canSend(sid, tenant, Date.now()),
       mo: {
         onOptOut: (sid, _keyword, mo) => {

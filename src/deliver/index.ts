@@ -18,6 +18,7 @@ export {
   type SmscSimulator,
   type SmscSimulatorOptions,
 } from './simulator/smsc-simulator.ts';
+export { storeDeliverySink } from './store-sink.ts';
 export type {
   DeliverySink,
   MoHandlers,

@@ -24,12 +24,6 @@ const DEFAULT_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 0,
 };
 
-/** DEFAULT_SETTINGS that bear on an insert, restated on chDB's raw inserts (which skip the client). */
-const CSV_INSERT_DEFAULTS: Record<string, string | number> = {
-  deduplicate_blocks_in_dependent_materialized_views: 1,
-  date_time_input_format: 'best_effort',
-};
-
 /** Personal-data tables and the column their TTL counts from; re-applied when PERSONAL_DATA_TTL_DAYS changes. */
 const TTL_TABLES: Record<string, string> = {
   decisions: 'ts',
@@ -96,14 +90,15 @@ function connect(config: StoreConfig): {
       client: createClient({ connection, clickhouse_settings: DEFAULT_SETTINGS }),
       // The body goes to chDB as bytes for its native, multithreaded parser, instead of being glued
       // into one SQL string that the single-threaded query parser reads as inline data. chDB keeps
-      // settings for the session, so every insert states all of its own (see DEFAULT_SETTINGS).
+      // settings for the session, so every insert states all of its own: the client's defaults
+      // (which raw inserts skip) and this insert's.
       insertCsv: async (table, columns, body, settings) => {
         await raw.rawInsert({
           table,
           columns,
           values: Buffer.from(body),
           format: 'CSV',
-          settings: { ...CSV_INSERT_DEFAULTS, ...settings },
+          settings: { ...(DEFAULT_SETTINGS as Record<string, string | number>), ...settings },
         });
       },
     };

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createSmscSimulator, type SmscSimulator } from '../../../src/deliver/index.ts';
+import { startSayingChild } from './child.ts';
 
 const CHILD = fileURLToPath(new URL('./queue-child.ts', import.meta.url));
 const KEYS = 60;
@@ -19,45 +19,7 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-interface Child {
-  child: ChildProcess;
-  said(what: string): Promise<any>;
-  exited: Promise<void>;
-}
-
-function startChild(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let wake = () => {};
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
-    lines.push(...d.trim().split('\n'));
-    wake();
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-    wake();
-  });
-  return {
-    child,
-    exited,
-    async said(what) {
-      for (;;) {
-        const line = lines.find((l) => l.startsWith(`${what} `));
-        if (line) return JSON.parse(line.slice(what.length + 1));
-        if (gone) throw new Error(`the child exited before saying ${what}`);
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-      }
-    },
-  };
-}
+const startChild = (env: Record<string, string>) => startSayingChild(CHILD, env);
 
 /** Submits per destination since `from` (the simulator records every submit_sm). */
 function submitsSince(from: number): Map<string, number> {

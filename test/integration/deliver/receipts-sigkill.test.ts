@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createStore } from '../../../src/store/index.ts';
+import { startSayingChild } from './child.ts';
 
 const SENDER = fileURLToPath(new URL('./store-kill-child.ts', import.meta.url));
 const SMSC = fileURLToPath(new URL('./smsc-child.ts', import.meta.url));
@@ -40,38 +41,7 @@ async function startSmsc(opts: Record<string, unknown>) {
   return { port, ask };
 }
 
-function startSender(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SENDER], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let wake = () => {};
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
-    lines.push(...d.trim().split('\n'));
-    wake();
-  });
-  let gone = false;
-  const exited = new Promise<void>((r) =>
-    child.once('exit', () => {
-      gone = true;
-      wake();
-      r();
-    }),
-  );
-  const said = async (what: string): Promise<any> => {
-    for (;;) {
-      const line = lines.find((l) => l.startsWith(`${what} `));
-      if (line) return JSON.parse(line.slice(what.length + 1));
-      if (gone) throw new Error(`the sender exited before saying ${what}`);
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-    }
-  };
-  return { child, said, exited };
-}
+const startSender = (env: Record<string, string>) => startSayingChild(SENDER, env);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

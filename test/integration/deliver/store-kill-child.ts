@@ -6,11 +6,11 @@ import pino from 'pino';
 import {
   createDirectory,
   createSmppSender,
-  eventKey,
   openOutbox,
   smppAccount,
+  storeDeliverySink,
 } from '../../../src/deliver/index.ts';
-import { createStore, createWriter, storedEventIds } from '../../../src/store/index.ts';
+import { createStore, createWriter } from '../../../src/store/index.ts';
 
 const port = Number(process.env.SMSC_PORT);
 const dir = String(process.env.DATA_DIR);
@@ -39,14 +39,7 @@ const sender = createSmppSender({
   directory: createDirectory(phones),
   outbox,
   // Wired as the service wires it.
-  sink: {
-    write: (table, row) => void writer.write(table, row),
-    durable: () => writer.durable(),
-    eventKeys: async (ids) => {
-      await writer.flush();
-      return new Set((await storedEventIds(store, ids)).map(eventKey));
-    },
-  },
+  sink: storeDeliverySink(store, writer),
 });
 let closing: Promise<void> | undefined;
 const close = () => {
