@@ -360,14 +360,8 @@ export async function startService(
       outbox,
       sink: storeDeliverySink(store, writer),
       consentCheck: (sid, tenant) => consent.canSend(sid, tenant, Date.now()),
-      mo: {
-        onOptOut: (sid, _keyword, mo) => {
-          if (sid) consent.handleMo(sid, mo.text, mo.tsMs);
-        },
-        onReply: (mo) => {
-          if (mo.sid) consent.handleMo(mo.sid, mo.text, mo.tsMs);
-        },
-      },
+      // STOP words, brand declines and their one confirmation reply: the consent engine decides.
+      mo: { handle: (mo) => consent.handleMo(mo.sid, mo.text, mo.tsMs) },
       metrics: registry,
     });
     closers.push({ name: 'smpp', close: () => sender.close() });

@@ -29,6 +29,14 @@ export interface MoResult {
   keyword: string;
   /** Text to send back once; undefined when nothing should be sent (e.g. a repeated STOP). */
   reply?: string;
+  /** The keyword changed nothing: the subscriber had already opted out / declined this brand. */
+  repeat: boolean;
+  /**
+   * Identifies the change the reply confirms (subscriber, what changed and the state it replaced),
+   * so an MO delivered again after a crash is not confirmed twice, while a later STOP after a new
+   * opt-in is.
+   */
+  replyKey?: string;
   /** Attribution of the reply when known. */
   campaignId: string;
   tenant: string;
@@ -215,12 +223,20 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       const stop = matchStop(text);
       if (stop !== undefined) {
         const keyword = normalizeReply(stop);
+        const prior = state.get(sid);
         const changed = engine.optOut(
           sid,
           { source: 'sms_keyword', evidence: JSON.stringify({ keyword }) },
           nowMs,
         );
-        return { action: 'opt_out', keyword, reply: changed ? optOutReply : undefined, ...base };
+        return {
+          action: 'opt_out',
+          keyword,
+          reply: changed ? optOutReply : undefined,
+          repeat: !changed,
+          replyKey: `opt_out:${sid}:${prior === undefined ? 0 : Math.floor(prior / 2)}`,
+          ...base,
+        };
       }
       if (attr?.declineWord && text.length <= 200 && normalizeReply(text) === attr.declineWord) {
         const until = declines.get(sid)?.get(attr.tenant);
@@ -230,10 +246,12 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
           action: 'brand_decline',
           keyword: attr.declineWord,
           reply: already ? undefined : brandReply(attr.brandName, declineDays),
+          repeat: already,
+          replyKey: `decline:${sid}:${attr.tenant}:${until ?? 0}`,
           ...base,
         };
       }
-      return { action: 'none', keyword: '', ...base };
+      return { action: 'none', keyword: '', repeat: false, ...base };
     },
     get(sid) {
       const v = state.get(sid);

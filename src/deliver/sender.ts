@@ -24,6 +24,7 @@ import {
   type DeliverySink,
   eventKey,
   type MoHandlers,
+  type MoOutcome,
   type OutboundSms,
   type Sender,
   type SenderStatus,
@@ -68,6 +69,8 @@ const RECEIPT_ESM_MASK = 0x3c;
 // How long after validity a submitted message keeps waiting for receipts.
 const RECEIPT_GRACE_MS = 3_600_000;
 const LAST_CAMPAIGN_CAP = 100_000;
+/** How long an opt-out confirmation may wait for the SMSC. */
+const REPLY_VALIDITY_MINUTES = 60;
 
 const MESSAGE_STATUS: Record<MessageState, string> = {
   queued: 'queued',
@@ -322,24 +325,54 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     const full = assembler.add(from, fields.payload, (fields.esmClass & 0x40) !== 0, fields.dataCoding, t);
     if (full === undefined) return undefined;
     const sid = opts.directory.reverse(from) ?? '';
+    const shortCode = String(pdu.destination_addr ?? '');
     const kw = classifyMo(full);
     const moId = randomUUID();
+    const mo = { moId, sid, shortCode, text: full, tsMs: t };
+    let outcome: MoOutcome | undefined;
+    if (opts.mo?.handle) {
+      if (sid !== '') outcome = opts.mo.handle(mo);
+    } else if (kw.action === 'opt_out' && sid !== '') opts.mo?.onOptOut?.(sid, kw.keyword, mo);
+    else opts.mo?.onReply?.(mo);
     const attributed = lastCampaign.get(sid);
+    let action: string = kw.action;
+    if (outcome) {
+      action = outcome.action === 'none' && kw.action === 'help' ? 'help' : outcome.action;
+      if (outcome.repeat) action = `${action}_repeat`;
+    }
     sink.write('mo_messages', {
       ts: t,
       mo_id: moId,
       sid,
-      short_code: String(pdu.destination_addr ?? ''),
-      keyword: kw.keyword,
-      action: kw.action,
-      tenant: attributed?.tenant ?? '',
-      campaign_id: attributed?.campaignId ?? '',
-      store_id: attributed?.storeId ?? '',
+      short_code: shortCode,
+      keyword: outcome ? (outcome.keyword || kw.keyword).toUpperCase() : kw.keyword,
+      action,
+      tenant: outcome?.tenant || attributed?.tenant || '',
+      campaign_id: outcome?.campaignId || attributed?.campaignId || '',
+      store_id: outcome?.storeId || attributed?.storeId || '',
     });
-    const mo = { moId, sid, shortCode: String(pdu.destination_addr ?? ''), text: full, tsMs: t };
-    if (kw.action === 'opt_out' && sid !== '') opts.mo?.onOptOut?.(sid, kw.keyword, mo);
-    else opts.mo?.onReply?.(mo);
-    return undefined;
+    let replied: Promise<void> | undefined;
+    if (outcome?.reply && !closed) {
+      lastEnqueued = undefined;
+      void submit({
+        idempotencyKey: `mo-reply:${outcome.replyKey ?? moId}`,
+        sid,
+        campaignId: '',
+        fenceId: '',
+        tenant: outcome.tenant ?? '',
+        senderId: shortCode,
+        text: outcome.reply,
+        validityMinutes: REPLY_VALIDITY_MINUTES,
+      }).then((r) => {
+        if (r.status !== 'submitted') log.warn({ status: r.status, error: r.errorCode }, 'MO reply not sent');
+      });
+      replied = lastEnqueued;
+    }
+    // Answered once the row, the effects of the handler (consent rows, same writer) and the reply
+    // order are durable: an MO lost in a crash before that is delivered again by the SMSC.
+    const durable = sink.durable?.();
+    if (durable === undefined && replied === undefined) return undefined;
+    return Promise.all([durable, replied]).then(() => undefined);
   };
 
   const parkedAckMs = Math.max(...opts.accounts.map((a) => a.responseTimeoutMs));
@@ -408,6 +441,8 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
 
   // Queue records being written: `journaled()` waits for them; a failed write is reported once there.
   const journaling = new Set<Promise<void>>();
+  /** The queue record of the order `submit` enqueued last (read right after a synchronous call). */
+  let lastEnqueued: Promise<void> | undefined;
   let journalError: unknown;
 
   /** Sends an order; `recovered` is the journal's record of one queued by an earlier run. */
@@ -448,8 +483,11 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       return none('duplicate');
     const msisdn = opts.directory.lookup(msg.sid);
     if (msisdn === undefined) return none('directory_miss', 'DIRECTORY_MISS');
+    // A service message (campaignId '', an opt-out confirmation) is not marketing: no consent check.
+    const service = msg.campaignId === '';
     const allowed = (): boolean =>
-      (opts.consentCheck?.(msg.sid, msg.tenant ?? '') ?? true) && !(opts.blocklist?.(msisdn) ?? false);
+      (service || (opts.consentCheck?.(msg.sid, msg.tenant ?? '') ?? true)) &&
+      !(opts.blocklist?.(msisdn) ?? false);
     if (!allowed()) return none('blocked');
     let encoded: ReturnType<typeof encodeSms>;
     try {
@@ -491,6 +529,7 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         tsMs: intent.tsMs,
       });
       journaling.add(q);
+      lastEnqueued = q;
       q.then(
         () => journaling.delete(q),
         (err: unknown) => {
@@ -596,13 +635,15 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
             });
           } else
             messageRow(intent, 'submitted', { smsc_message_id: smscIds[0], submitted_at: live.submittedAt });
-          if (lastCampaign.size >= LAST_CAMPAIGN_CAP)
-            lastCampaign.delete(lastCampaign.keys().next().value as string);
-          lastCampaign.set(msg.sid, {
-            tenant: intent.tenant,
-            campaignId: intent.campaignId,
-            storeId: intent.storeId,
-          });
+          if (!service) {
+            if (lastCampaign.size >= LAST_CAMPAIGN_CAP)
+              lastCampaign.delete(lastCampaign.keys().next().value as string);
+            lastCampaign.set(msg.sid, {
+              tenant: intent.tenant,
+              campaignId: intent.campaignId,
+              storeId: intent.storeId,
+            });
+          }
         } else {
           // Parts accepted before another part failed still get receipts (events); the row says why it stopped.
           if (!smscIds.some((id) => id !== '')) meta.delete(messageId);

@@ -7,6 +7,10 @@ export interface OutboundSms {
   /** The decide stage's message id (joins decisions to messages); a fresh UUID when absent. */
   messageId?: string;
   sid: string;
+  /**
+   * '' marks a service message (the confirmation of an opt-out): marketing consent is not checked
+   * for it — the subscriber has just opted out — the blocklist still is.
+   */
   campaignId: string;
   fenceId: string;
   storeId?: string;
@@ -102,7 +106,30 @@ export interface MoMessage {
   tsMs: number;
 }
 
+/** What the service made of an MO (the consent engine's answer): recorded in `mo_messages`. */
+export interface MoOutcome {
+  /** e.g. 'opt_out', 'brand_decline', 'none'. */
+  action: string;
+  /** The normalised keyword that matched ('' for none). */
+  keyword: string;
+  /** True when the keyword changed nothing (a repeated STOP): recorded as `<action>_repeat`. */
+  repeat?: boolean;
+  /** Sent back to the subscriber as a service message (from the short code the MO was sent to). */
+  reply?: string;
+  /** The reply's idempotency key: the same key is never replied to twice (default: the MO's id). */
+  replyKey?: string;
+  tenant?: string;
+  campaignId?: string;
+  storeId?: string;
+}
+
 export interface MoHandlers {
+  /**
+   * Every reassembled MO from a known subscriber; when present, it alone decides (onOptOut / onReply
+   * are not called). Its effects (consent rows) go through the same store writer as `mo_messages`:
+   * the deliver_sm is answered once they, the row and any reply order are durable.
+   */
+  handle?: (mo: MoMessage) => MoOutcome | undefined;
   /** A STOP-like keyword arrived: the consent engine records the opt-out (effective immediately). */
   onOptOut?: (sid: string, keyword: string, mo: MoMessage) => void;
   /** Any other reply (e.g. a promo code), for conversion attribution. */

@@ -124,7 +124,12 @@ export interface SimulatorStats {
   receiptsRedelivered: number;
   /** Receipts waiting for a receiver (not yet answered with ESME_ROK). */
   receiptsPending: number;
+  /** MO deliver_sm sent (parts), redeliveries included. */
   moSent: number;
+  /** MO parts the client answered with ESME_ROK. */
+  moAcked: number;
+  /** MO parts sent again (unanswered when their connection closed, or refused). */
+  moRedelivered: number;
   submits: SubmitRecord[];
   receipts: ReceiptRecord[];
 }
@@ -140,7 +145,11 @@ export interface SmscSimulator {
   stop(): Promise<void>;
 }
 
+/** A deliver_sm the SMSC keeps until the client answers it with ESME_ROK: a receipt or an MO part. */
 interface HeldReceipt {
+  kind?: 'mo';
+  /** MO only: called once the client answered ESME_ROK. */
+  onAcked?: () => void;
   systemId: string;
   messageId: string;
   stat: string;
@@ -188,6 +197,8 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
     receiptsRedelivered: 0,
     receiptsPending: 0,
     moSent: 0,
+    moAcked: 0,
+    moRedelivered: 0,
     submits: [],
     receipts: [],
   };
@@ -240,16 +251,25 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
     r.session = target;
     target.outstanding ??= new Set<HeldReceipt>();
     target.outstanding.add(r);
-    stats.receiptsSent++;
-    if (r.offers++ > 0) stats.receiptsRedelivered++;
+    const mo = r.kind === 'mo';
+    if (mo) stats.moSent++;
+    else stats.receiptsSent++;
+    if (r.offers++ > 0) {
+      if (mo) stats.moRedelivered++;
+      else stats.receiptsRedelivered++;
+    }
     target.deliver_sm(r.params, (resp: any) => {
       target.outstanding.delete(r);
       r.session = undefined;
       if (resp.command_status === 0) {
-        stats.receiptsAcked++;
-        stats.receiptsPending--;
+        if (mo) stats.moAcked++;
+        else {
+          stats.receiptsAcked++;
+          stats.receiptsPending--;
+        }
         held.get(r.systemId)?.delete(r);
         if (r.record) r.record.acked = true;
+        r.onAcked?.();
       } else later(retryMs, () => redeliver(r.systemId));
     });
   };
@@ -477,11 +497,18 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
       const target = [...receivers].find((s) => !s.socket.destroyed);
       if (!target) return Promise.reject(new Error('no bound receiver'));
       const enc = encodeSms(mo.text, Math.floor(random() * 256));
+      // Like a receipt, each part is held until answered ESME_ROK and offered again after a rebind.
       const answers = enc.parts.map(
         (part) =>
           new Promise<void>((resolve) => {
-            target.deliver_sm(
-              {
+            const r: HeldReceipt = {
+              kind: 'mo',
+              onAcked: resolve,
+              systemId: target.systemId,
+              messageId: '',
+              stat: '',
+              offers: 0,
+              params: {
                 source_addr_ton: 1,
                 source_addr_npi: 1,
                 source_addr: mo.from,
@@ -490,11 +517,11 @@ export async function createSmscSimulator(opts: SmscSimulatorOptions = {}): Prom
                 data_coding: mo.dataCoding ?? enc.dataCoding,
                 short_message: part,
               },
-              () => resolve(),
-            );
+            };
+            hold(r);
+            offer(r, target);
           }),
       );
-      stats.moSent += enc.parts.length;
       return Promise.all(answers).then(() => undefined);
     },
     dropAll() {
