@@ -5,24 +5,30 @@ import type { Attribute } from './catalogue.ts';
  * attributes are contiguous (one row of `stride` bytes, 1–2 cache lines), so a rule over several
  * attributes costs one or two cache misses instead of one per attribute. Every raw value uses 0 for
  * "missing", so one comparison against 0 tells presence for every type:
- * - int: raw = value − min + 1; decimal: raw = round((value − min) · scale) + 1 (u8 or u16 by range);
- * - enum: raw = index in `values` + 1 (a dictionary code, u8);
+ * - int: raw = value − min + 1; decimal: raw = round((value − min) · scale) + 1;
+ * - enum: raw = index in `values` + 1 (a dictionary code);
  * - bool: 2 bits in a shared u32 flags word (0 missing, 1 false, 2 true);
  * - set: a u32 bitset (empty set = 0; sets have no separate "missing");
  * - timestamp: UTC day number in a u16 (days since 1970-01-01; 0 = missing, so 1970-01-01 itself is not representable).
  *
- * Fields are little-endian and ordered u32, u16, u8, so each is aligned to its size within the row.
- * The stride is even but not necessarily a multiple of 4: u32 fields are read as two u16 halves.
+ * An int, decimal or enum whose raw values need fewer than 16 bits is a bit field (`bits`): as many bits
+ * as its levels need, packed first-fit by decreasing width into u16 words, never across two words, so
+ * one read, one shift and one mask give it back (an enum of 6 values takes 3 bits, not a byte). Fields
+ * that need all 16 bits are u16; sets and the flags words are u32. Fields are little-endian and ordered
+ * u32, u16, then the bit-field words, so each is aligned to its size within the row. The stride is even
+ * but not necessarily a multiple of 4: u32 fields are read as two u16 halves.
  */
-export type ColumnKind = 'u8' | 'u16' | 'u32';
+export type ColumnKind = 'u8' | 'u16' | 'u32' | 'bits';
 
 export interface AttributeSlot {
   attr: Attribute;
   /** Byte offset of the attribute's field inside a row (the flags word's offset for bools). */
   offset: number;
   kind: ColumnKind;
-  /** Bools only: bit offset inside the flags word. */
+  /** Bools: bit offset inside the flags word; bit fields: inside their u16 word. */
   shift: number;
+  /** Bit fields only: the field's bits, `(word >>> shift) & mask`; 0 for the other kinds. */
+  mask: number;
 }
 
 export interface Layout {
@@ -57,13 +63,12 @@ export function rawLevels(attr: Attribute): number {
   return 2 ** 32;
 }
 
-function kindFor(levels: number): ColumnKind {
-  if (levels <= 256) return 'u8';
-  if (levels <= 65536) return 'u16';
-  return 'u32';
+/** Bits a field needs for its raw values (0 = missing included). */
+function bitsFor(levels: number): number {
+  return Math.max(1, Math.ceil(Math.log2(levels)));
 }
 
-const BYTES: Record<ColumnKind, number> = { u8: 1, u16: 2, u32: 4 };
+const BYTES = { u16: 2, u32: 4 } as const;
 
 /** Derives the row layout from a catalogue (deterministic: same catalogue, same layout). */
 export function buildLayout(catalogue: readonly Attribute[]): Layout {
@@ -71,37 +76,57 @@ export function buildLayout(catalogue: readonly Attribute[]): Layout {
   const boolCount = catalogue.filter((a) => a.type === 'bool').length;
   const flagWords = Math.max(1, Math.ceil(boolCount / BOOLS_PER_WORD));
   const flagOffsets = Array.from({ length: flagWords }, (_, i) => i * 4);
-  const fields = catalogue.flatMap((attr) =>
-    attr.type === 'bool'
-      ? []
-      : [{ attr, kind: attr.type === 'set' ? ('u32' as const) : kindFor(rawLevels(attr)) }],
-  );
+  const wide: { attr: Attribute; kind: 'u16' | 'u32' }[] = [];
+  const narrow: { attr: Attribute; bits: number }[] = [];
+  for (const attr of catalogue) {
+    if (attr.type === 'bool') continue;
+    if (attr.type === 'set') wide.push({ attr, kind: 'u32' });
+    else {
+      const bits = bitsFor(rawLevels(attr));
+      if (bits > 16) wide.push({ attr, kind: 'u32' });
+      else if (bits === 16) wide.push({ attr, kind: 'u16' });
+      else narrow.push({ attr, bits });
+    }
+  }
   let offset = flagWords * 4;
-  const offsets = new Map<Attribute, number>();
-  for (const kind of ['u32', 'u16', 'u8'] as const) {
-    for (const f of fields) {
+  const slots = new Map<Attribute, { offset: number; kind: ColumnKind; shift: number; mask: number }>();
+  for (const kind of ['u32', 'u16'] as const) {
+    for (const f of wide) {
       if (f.kind !== kind) continue;
-      offsets.set(f.attr, offset);
+      slots.set(f.attr, { offset, kind, shift: 0, mask: 0 });
       offset += BYTES[kind];
     }
   }
+  // First fit by decreasing width (ties in catalogue order) into u16 words after the wide fields.
+  const order = narrow.map((f, i) => ({ ...f, i })).sort((a, b) => b.bits - a.bits || a.i - b.i);
+  const free: number[] = [];
+  for (const f of order) {
+    let word = free.findIndex((left) => left >= f.bits);
+    if (word < 0) {
+      word = free.length;
+      free.push(16);
+    }
+    const shift = 16 - free[word];
+    free[word] -= f.bits;
+    slots.set(f.attr, { offset: offset + word * 2, kind: 'bits', shift, mask: 2 ** f.bits - 1 });
+  }
+  offset += free.length * 2;
   let boolIndex = 0;
   const attrs: AttributeSlot[] = catalogue.map((attr) => {
     if (attr.type === 'bool') {
       const word = Math.floor(boolIndex / BOOLS_PER_WORD);
       const shift = (boolIndex % BOOLS_PER_WORD) * 2;
       boolIndex++;
-      return { attr, offset: flagOffsets[word], kind: 'u32', shift };
+      return { attr, offset: flagOffsets[word], kind: 'u32', shift, mask: 0 };
     }
-    const kind: ColumnKind = attr.type === 'set' ? 'u32' : kindFor(rawLevels(attr));
-    return { attr, offset: offsets.get(attr)!, kind, shift: 0 };
+    return { attr, ...slots.get(attr)! };
   });
   return {
     attrs,
     byName: new Map(attrs.map((a) => [a.attr.name, a])),
     flagOffsets,
     flagsOffset: 0,
-    bytesPerSlot: offset + (offset & 1),
+    bytesPerSlot: offset,
   };
 }
 
@@ -116,6 +141,7 @@ export function readRaw(rows: ProfileRows, stride: number, slot: number, a: Attr
   const at = slot * stride + a.offset;
   if (a.kind === 'u8') return rows.u8[at];
   const h = at >> 1;
+  if (a.kind === 'bits') return (rows.u16[h] >>> a.shift) & a.mask;
   if (a.kind === 'u16') return rows.u16[h];
   const word = rows.u16[h] + rows.u16[h + 1] * 65536;
   return a.attr.type === 'bool' ? (word >>> a.shift) & 3 : word;
@@ -131,7 +157,10 @@ export function writeRaw(
 ): void {
   const at = slot * stride + a.offset;
   if (a.kind === 'u8') rows.u8[at] = raw;
-  else if (a.kind === 'u16') rows.u16[at >> 1] = raw;
+  else if (a.kind === 'bits') {
+    const h = at >> 1;
+    rows.u16[h] = (rows.u16[h] & ~(a.mask << a.shift)) | (raw << a.shift);
+  } else if (a.kind === 'u16') rows.u16[at >> 1] = raw;
   else {
     rows.u16[at >> 1] = raw & 0xffff;
     rows.u16[(at >> 1) + 1] = raw >>> 16;

@@ -119,8 +119,19 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const boolWord: number[] = [];
   const boolIdx: number[] = [];
   const boolMul: number[] = [];
+  // bit fields: the u16 word (index among the row's bit-field words), the shift, the raw value's index
+  const bitWordAt: number[] = [];
+  const bitWord: number[] = [];
+  const bitShift: number[] = [];
+  const bitIdx: number[] = [];
   layout.attrs.forEach((a, i) => {
-    if (a.attr.type === 'bool') {
+    if (a.kind === 'bits') {
+      let w = bitWordAt.indexOf(a.offset >> 1);
+      if (w < 0) w = bitWordAt.push(a.offset >> 1) - 1;
+      bitWord.push(w);
+      bitShift.push(a.shift);
+      bitIdx.push(i);
+    } else if (a.attr.type === 'bool') {
       boolWord.push(layout.flagOffsets.indexOf(a.offset));
       boolIdx.push(i);
       boolMul.push(2 ** a.shift);
@@ -137,6 +148,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   });
   const flagAt = layout.flagOffsets.map((o) => o >> 1);
   const words = new Float64Array(flagAt.length);
+  const bitWords = new Int32Array(bitWordAt.length);
 
   function write(slot: number, raws: ArrayLike<number>): void {
     const { u8, u16 } = rows;
@@ -149,6 +161,9 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       u16[half + u32At[i]] = v & 0xffff;
       u16[half + u32At[i] + 1] = v >>> 16;
     }
+    bitWords.fill(0);
+    for (let i = 0; i < bitIdx.length; i++) bitWords[bitWord[i]] |= raws[bitIdx[i]] << bitShift[i];
+    for (let w = 0; w < bitWordAt.length; w++) u16[half + bitWordAt[w]] = bitWords[w];
     // the live bit and each bool's two bits go into the flags words (as doubles: bit 31 stays unsigned)
     words.fill(0);
     words[0] = ALIVE_BIT;

@@ -59,10 +59,17 @@ function setMask(slot: AttributeSlot, values: readonly unknown[]): number {
  * as exact unsigned numbers.
  */
 function fieldCode(slot: AttributeSlot): string {
-  const { kind, offset, shift } = slot;
+  const { kind, offset, shift, mask } = slot;
   if (kind === 'u8') return `b[o + ${lit(offset)}]`;
   const lo = `h[w + ${lit(offset >> 1)}]`;
   const hi = `h[w + ${lit((offset >> 1) + 1)}]`;
+  if (kind === 'bits') {
+    if (shift === 0) return `(${lo} & ${lit(mask)})`;
+    // The field in the word's top bits needs no mask.
+    return mask * 2 ** shift === 65536 - 2 ** shift
+      ? `(${lo} >>> ${lit(shift)})`
+      : `((${lo} >>> ${lit(shift)}) & ${lit(mask)})`;
+  }
   if (kind === 'u16') return lo;
   if (slot.attr.type === 'bool')
     return shift < 16 ? `((${lo} >>> ${lit(shift)}) & 3)` : `((${hi} >>> ${lit(shift - 16)}) & 3)`;
