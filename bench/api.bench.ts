@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     child.once('message', resolve as never),
   );
   console.log(
-    `api bench: node ${process.version}, duration ${DURATION_MS} ms per case, concurrency ${CONCURRENCY}, keep-alive`,
+    `api bench: node ${process.version} (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}), duration ${DURATION_MS} ms per case, concurrency ${CONCURRENCY}, keep-alive`,
   );
   const cases: [string, number, string, string, string | undefined, boolean][] = [
     ['baseline: bare node:http, fixed JSON', ports.bare, 'GET', '/', undefined, false],

@@ -153,7 +153,7 @@ async function baselineSmppPackage(
 }
 
 console.log(
-  `# deliver benchmark — node ${process.version}, ${cpus().length} cpus, load ${loadavg()
+  `# deliver benchmark — node ${process.version} (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}), ${cpus().length} cpus, load ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );

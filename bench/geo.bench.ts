@@ -63,7 +63,7 @@ function heapUsed(): number {
 
 console.log('geotrigger bench:geo');
 console.log(
-  `params: seed=${SEED} fences=${FENCES} (25 largest UA cities by population, 8–64 vertices, 25–500 m, 10% circles, 3% holes, 2% multi-part) pings=${PINGS} (20% rural) runs=${RUNS} node=${process.version}`,
+  `params: seed=${SEED} fences=${FENCES} (25 largest UA cities by population, 8–64 vertices, 25–500 m, 10% circles, 3% holes, 2% multi-part) pings=${PINGS} (20% rural) runs=${RUNS} node=${process.version} GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}`,
 );
 
 const t0 = performance.now();

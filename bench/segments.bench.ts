@@ -34,7 +34,7 @@ const pct = (xs: number[], p: number) =>
 
 console.log('segments benchmark');
 console.log(
-  `  node ${process.version}, ${cpus()[0]?.model ?? '?'} × ${availableParallelism()}, load average ${loadavg()
+  `  node ${process.version} (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}), ${cpus()[0]?.model ?? '?'} × ${availableParallelism()}, load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
