@@ -56,7 +56,9 @@ console.log('pipeline benchmark: Kafka → ingest → match → presence → dec
 console.log(
   `  seed ${SEED}, subscribers ${fmt(SUBSCRIBERS)} (${fmt(ACTIVE)} moving), fences ${fmt(FENCES)}, campaigns ${CAMPAIGNS}, backlog ${fmt(BACKLOG)} pings, paced ${RATES.map(fmt).join(' and ')} pings/s for ${LATENCY_SEC} s each, partitions ${PARTITIONS}`,
 );
-console.log(`  node ${process.version} (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}), ${process.platform}/${process.arch}, pid ${process.pid}`);
+console.log(
+  `  node ${process.version} (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}), ${process.platform}/${process.arch}, pid ${process.pid}`,
+);
 
 const dir = await mkdtemp(join(tmpdir(), 'pipeline-bench-'));
 const mock = await startKafkaMock({

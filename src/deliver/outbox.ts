@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { hashHex, KeySet, parseHashHex } from './key-set.ts';
 
 /** Who and what a message is, as the journal records it (never the phone number). */
 interface OutboxMessage {
@@ -135,11 +136,6 @@ function sameMessage(a: OutboxIntent, b: OutboxIntent): boolean {
   );
 }
 
-interface KeyEntry {
-  id: string;
-  tsMs: number;
-}
-
 /**
  * The at-most-once outbox: an append-only JSON-lines journal under DATA_DIR with group commit.
  * Orders accepted into the queue and intents of messages about to be submitted, all in one
@@ -162,7 +158,8 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   const retentionMs = (opts.retentionDays ?? 2) * 86_400_000;
   await mkdir(opts.dir, { recursive: true });
   const path = join(opts.dir, 'outbox.jsonl');
-  const keys = new Map<string, KeyEntry>();
+  // Idempotency keys as 64-bit hashes (~20 B each; a Map of key strings took ~190 B per key).
+  const keys = new KeySet();
   // Orders accepted and not finished; intents journaled without an outcome (both kept by compaction).
   const openQueued = new Map<string, OutboxOrder>();
   const openIntents = new Map<string, OutboxIntent>();
@@ -199,16 +196,20 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       torn++;
       continue;
     }
-    if (rec.t === 'K') keys.set(rec.k, { id: rec.id, tsMs: rec.ts });
-    else if (rec.t === 'Q') {
-      keys.set(rec.q.key, { id: rec.q.id, tsMs: rec.q.tsMs });
+    if (rec.t === 'K') {
+      // Compacted keys are hashes; journals written before carry the key itself.
+      const h = typeof rec.h === 'string' ? parseHashHex(rec.h) : undefined;
+      if (h) keys.addHash(h[0], h[1], rec.ts);
+      else if (typeof rec.k === 'string') keys.add(rec.k, rec.ts);
+    } else if (rec.t === 'Q') {
+      keys.add(rec.q.key, rec.q.tsMs);
       openQueued.set(rec.q.id, rec.q);
     } else if (rec.t === 'I') {
       // The short form names its queued order, which holds everything else.
       const q: OutboxOrder | undefined = rec.i ? undefined : openQueued.get(rec.id);
       const i: OutboxIntent | undefined = rec.i ?? (q && intentOf(q, rec.p, rec.e));
       if (!i) continue;
-      keys.set(i.key, { id: i.id, tsMs: i.tsMs });
+      keys.add(i.key, i.tsMs);
       openIntents.set(i.id, i);
       intents.set(i.id, i);
     } else if (rec.t === 'S') {
@@ -266,16 +267,22 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
   // Compaction: keys within retention plus open orders and intents, written atomically (tmp + fsync
   // + rename). An order with an open intent keeps both records, so a later B finds the order.
   const writeCompacted = async (): Promise<number> => {
-    const cutoff = now() - retentionMs;
+    keys.purge(now() - retentionMs);
+    // Open orders keep their keys whatever their age (their Q / I records carry them again).
+    for (const q of openQueued.values()) keys.add(q.key, q.tsMs);
+    for (const i of openIntents.values()) keys.add(i.key, i.tsMs);
+    // A synchronous snapshot (12 B per key), written out in chunks: tens of millions of keys never
+    // become one string.
+    const khi = new Uint32Array(keys.size);
+    const klo = new Uint32Array(keys.size);
+    const kts = new Float64Array(keys.size);
+    let nk = 0;
+    keys.forEach((hi, lo, ts) => {
+      khi[nk] = hi;
+      klo[nk] = lo;
+      kts[nk++] = ts;
+    });
     const lines: string[] = [];
-    for (const [k, e] of keys) {
-      const open_ = openIntents.has(e.id) || openQueued.has(e.id);
-      if (e.tsMs < cutoff && !open_) {
-        keys.delete(k);
-        continue;
-      }
-      if (!open_) lines.push(JSON.stringify({ t: 'K', k, id: e.id, ts: e.tsMs }));
-    }
     for (const q of openQueued.values()) lines.push(JSON.stringify({ t: 'Q', q }));
     for (const i of openIntents.values()) lines.push(JSON.stringify({ t: 'I', i }));
     const t = now();
@@ -283,26 +290,40 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       if (m.expiresAtMs < t) tracked.delete(id);
       else lines.push(JSON.stringify({ t: 'T', m }));
     }
-    let body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    let tail = lines.length > 0 ? `${lines.join('\n')}\n` : '';
     // Rows the store has not confirmed survive the rotation (they are the last seconds before a crash).
     if (rowHead < rows.length)
-      body += rows
+      tail += rows
         .slice(rowHead)
         .map((r) => r.line)
         .join('');
     const tmp = `${path}.tmp`;
     const th = await open(tmp, 'w');
-    await th.writeFile(body);
+    let written = 0;
+    const CHUNK = 65_536;
+    for (let from = 0; from < nk; from += CHUNK) {
+      let chunk = '';
+      const to = Math.min(nk, from + CHUNK);
+      for (let i = from; i < to; i++) chunk += `{"t":"K","h":"${hashHex(khi[i], klo[i])}","ts":${kts[i]}}\n`;
+      await th.write(chunk);
+      written += chunk.length;
+    }
+    await th.write(tail);
+    written += Buffer.byteLength(tail);
     await th.sync();
     await th.close();
     await rename(tmp, path);
     const dh = await open(opts.dir, 'r');
     await dh.sync().catch(() => undefined);
     await dh.close();
-    return Buffer.byteLength(body);
+    return written;
   };
 
+  // Rotation once the journal doubles its compacted size (at least maxBytes): with many keys in
+  // retention a compacted journal can itself exceed maxBytes, and compacting it on every flush would
+  // rewrite it again and again.
   let bytes = await writeCompacted();
+  let compactAt = Math.max(maxBytes, 2 * bytes);
   let fh: FileHandle = await open(path, 'a');
   let buffer: string[] = [];
   let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -326,11 +347,12 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
         const e = new AppError('DELIVERY_UNKNOWN', 'outbox journal write failed', { cause: err });
         for (const w of ws) w.reject(e);
       }
-      if (bytes > maxBytes) {
+      if (bytes > compactAt) {
         // Rotation keeps the journal bounded: the compacted file replaces it atomically.
         try {
           await fh.close();
           bytes = await writeCompacted();
+          compactAt = Math.max(maxBytes, 2 * bytes);
         } catch (err) {
           opts.logger.error({ err }, 'outbox journal rotation failed');
         }
@@ -420,19 +442,19 @@ export async function openOutbox(opts: OutboxOptions): Promise<Outbox> {
       if (keys.has(order.key)) {
         return Promise.reject(new AppError('VERSION_CONFLICT', 'idempotency key already used'));
       }
-      keys.set(order.key, { id: order.id, tsMs: order.tsMs });
+      keys.add(order.key, order.tsMs);
       openQueued.set(order.id, order);
       return commit({ t: 'Q', q: order });
     },
     intend(intent) {
       if (closed) return Promise.reject(new AppError('DELIVERY_UNKNOWN', 'outbox is closed'));
-      const known = keys.get(intent.key);
+      const known = keys.has(intent.key);
       // The key is taken unless this is the intent of the very order that took it.
-      const ownOrder = known?.id === intent.id && openQueued.has(intent.id) && !openIntents.has(intent.id);
+      const ownOrder = openQueued.get(intent.id)?.key === intent.key && !openIntents.has(intent.id);
       if (known && !ownOrder) {
         return Promise.reject(new AppError('VERSION_CONFLICT', 'idempotency key already used'));
       }
-      keys.set(intent.key, { id: intent.id, tsMs: intent.tsMs });
+      keys.add(intent.key, intent.tsMs);
       openIntents.set(intent.id, intent);
       // Most intents follow their own queued order: then only what the order lacks is written
       // (a third of the bytes; the journal write is on the path of every window slot).
