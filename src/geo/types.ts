@@ -1,3 +1,4 @@
+import { recordOf } from './fence-record.ts';
 import { type FlatPolygons, flattenPolygons, unflattenPolygons } from './pip.ts';
 
 /** Properties every store geofence carries (GeoJSON Feature `properties`). */
@@ -30,16 +31,20 @@ export type Fence =
 
 /** A polygon fence over normalised GeoJSON polygon coordinates (see Fence). */
 export function polygonFence(props: FenceProps, polygons: readonly PolygonCoords[], bbox: BBox): Fence {
-  return {
+  const fence: Fence = {
     kind: 'polygon',
     props,
     flat: flattenPolygons(polygons),
     bbox,
-    // `this.flat`, not a captured copy: the index may swap in its own view of the same coordinates.
+    // `this.flat`, not a captured copy: the fence swaps in its record's view of the same coordinates.
     get polygons() {
       return unflattenPolygons(this.flat);
     },
   };
+  // The geometry record the index's exact test reads (coordinates in latitude bands) is written once,
+  // here at import, next to validation; every index built over this fence object references it.
+  recordOf(fence);
+  return fence;
 }
 
 /** [minLon, minLat, maxLon, maxLat] */
