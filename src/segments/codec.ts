@@ -39,6 +39,8 @@ export function daysFromCivil(y: number, m: number, d: number): number {
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+/** Positions of the digits in 'YYYY-MM-DD'. */
+const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
 
 /** 'YYYY-MM-DD' → day number without Date; undefined when it is not exactly such a valid date. */
 function isoDateDay(s: string): number | undefined {
@@ -48,6 +50,10 @@ function isoDateDay(s: string): number | undefined {
 /** isoDateDay of the 10 characters of s from `at`. */
 function isoDateDayAt(s: string, at: number): number | undefined {
   if (s.charCodeAt(at + 4) !== 45 || s.charCodeAt(at + 7) !== 45) return undefined;
+  for (const i of DATE_DIGITS) {
+    const c = s.charCodeAt(at + i);
+    if (c < 48 || c > 57) return undefined;
+  }
   const y = digit(s, at) * 1000 + digit(s, at + 1) * 100 + digit(s, at + 2) * 10 + digit(s, at + 3);
   const m = digit(s, at + 5) * 10 + digit(s, at + 6);
   const d = digit(s, at + 8) * 10 + digit(s, at + 9);
@@ -57,6 +63,10 @@ function isoDateDayAt(s: string, at: number): number | undefined {
 /** isoDateDay of the 10 bytes (ASCII / UTF-8) of b from `at`: the same reading for scanners of raw lines. */
 export function isoDateDayOfBytes(b: Uint8Array, at: number): number | undefined {
   if (b[at + 4] !== 45 || b[at + 7] !== 45) return undefined;
+  for (const i of DATE_DIGITS) {
+    const c = b[at + i];
+    if (c < 48 || c > 57) return undefined;
+  }
   const y = (b[at] - 48) * 1000 + (b[at + 1] - 48) * 100 + (b[at + 2] - 48) * 10 + (b[at + 3] - 48);
   const m = (b[at + 5] - 48) * 10 + (b[at + 6] - 48);
   const d = (b[at + 8] - 48) * 10 + (b[at + 9] - 48);

@@ -167,3 +167,16 @@ test('hex, mixed-case and odd-length sids are stored and found exactly', () => {
   assert.equal(store.sidAt(store.slotOf('ffffffffffffffff')), 'ffffffffffffffff');
   assert.equal(store.sidAt(store.slotOf('00')), '00');
 });
+
+test('a date with a non-digit where a digit belongs is rejected, not read as another date', () => {
+  const store = createProfileStore({ capacity: 4 });
+  for (const bad of ['20/6-11-01', '2O26-11-01', '2026-1a-01', '2026-11-0 ', '+026-11-01']) {
+    assert.throws(
+      () => store.upsert('d1', { last_purchase_at: bad }),
+      (err: unknown) => isAppErrorCode(err, 'PROFILE_ROW_INVALID') && /last_purchase_at/.test(String(err)),
+      bad,
+    );
+  }
+  store.upsert('d1', { last_purchase_at: '2026-11-01' });
+  assert.equal(store.get('d1')?.last_purchase_at, '2026-11-01');
+});
