@@ -359,7 +359,8 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         sid,
         campaignId: '',
         fenceId: '',
-        tenant: outcome.tenant ?? '',
+        // The operator's message, not the retailer's: no campaign, no tenant in messages or reports.
+        tenant: '',
         senderId: shortCode,
         text: outcome.reply,
         validityMinutes: REPLY_VALIDITY_MINUTES,

@@ -40,6 +40,12 @@ export interface StoreView {
   messages: MessageRow[];
   events: EventRow[];
   promoCodes: Map<string, string>;
+  /** Inbound replies (any tenant: a reply from an unknown number has none). */
+  moMessages: { sid: string; keyword: string; action: string; campaign_id: string; tenant: string }[];
+  /** Opt-outs recorded by the consent engine, with their source. */
+  optOuts: { sid: string; source: string }[];
+  /** Messages of no campaign (opt-out confirmations), any tenant. */
+  serviceMessages: MessageRow[];
   /** The campaign's funnel over the whole run (no group-size suppression), summed over buckets. */
   funnel(campaignId: string): Promise<FunnelMetrics>;
   /** The campaign's suppressed decisions by reason over the whole run. */
@@ -94,11 +100,27 @@ export async function openServiceStore(dataDir: string, tenant: string): Promise
     `SELECT code, message_id FROM ${db}.promo_codes FINAL WHERE tenant = {tenant:String}`,
     { tenant },
   );
+  const moMessages = await store.query<StoreView['moMessages'][number]>(
+    `SELECT sid, keyword, action, campaign_id, tenant FROM ${db}.mo_messages ORDER BY ts`,
+  );
+  const optOuts = await store.query<{ sid: string; source: string }>(
+    `SELECT sid, source FROM ${db}.consent WHERE status = 'opt_out' AND source = 'sms_keyword' ORDER BY ts`,
+  );
+  const serviceMessages = num(
+    await store.query<MessageRow>(
+      `SELECT message_id, idempotency_key, sid, campaign_id, store_id, parts, encoding, sender, status
+       FROM ${db}.messages FINAL WHERE campaign_id = ''`,
+    ),
+    ['parts'],
+  );
   const reports = createReports({ store, minGroupSize: 1 });
   return {
     decisions,
     messages,
     events,
+    moMessages,
+    optOuts,
+    serviceMessages,
     promoCodes: new Map(codes.map((c) => [c.message_id, c.code])),
     async funnel(campaignId) {
       const now = Date.now();

@@ -24,6 +24,7 @@ import {
 const SUBSCRIBERS = 300;
 const WALKERS = 240;
 const GROUP = 'e2e-walk-in';
+const SHORT_CODE = '7575';
 
 let mock: KafkaMock;
 let sim: SmscSimulator;
@@ -74,6 +75,17 @@ test('subscribers walking into Silpo stores over Kafka get exactly the campaign 
     () => sim.stats.accepted,
     () => sim.stats.receiptsSent,
   );
+  // The campaign SMS as they went out; then one recipient replies STOP from their phone.
+  const campaignParts = simulatorParts(sim);
+  const stopper = walkers.find((w) => campaignParts.some((p) => p.destination === w.sub.msisdn));
+  assert.ok(stopper, 'some walker got an SMS');
+  await sim.injectMo({ from: stopper.sub.msisdn, to: SHORT_CODE, text: 'СТОП' });
+  // Answered means durable: the opt-out is recorded; its one confirmation goes out from the short code.
+  const confirmations = () =>
+    simulatorParts(sim).filter((p) => p.destination === stopper.sub.msisdn && p.source === SHORT_CODE);
+  const until = Date.now() + 10_000;
+  while (confirmations().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(confirmations().length, 1, 'one opt-out confirmation');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await svc.stop(), 0, 'graceful stop exits 0');
   checkLogsPrivate(svc.output, world);
@@ -83,11 +95,27 @@ test('subscribers walking into Silpo stores over Kafka get exactly the campaign 
     const outcome = checkWalkIn({
       walkers,
       bystanders,
-      smsc: assemble(simulatorParts(sim)),
+      smsc: assemble(campaignParts),
       view,
       receipts: true,
     });
     await checkReport(view, outcome, walkers.length);
+    // The STOP: an opt-out from SMS, attributed to the campaign that reached the subscriber, counted in
+    // its report; the confirmation is a message of no campaign and no tenant.
+    assert.deepEqual(view.optOuts, [{ sid: stopper.sub.sid, source: 'sms_keyword' }]);
+    assert.deepEqual(
+      view.moMessages.map((m) => [m.sid, m.keyword, m.action, m.campaign_id, m.tenant]),
+      [[stopper.sub.sid, 'СТОП', 'opt_out', outcome.campaignId, TENANT]],
+    );
+    assert.equal((await view.funnel(outcome.campaignId)).optOuts, 1, 'opt-outs in the campaign report');
+    assert.deepEqual(
+      view.serviceMessages.map((m) => [
+        m.sid,
+        m.sender,
+        m.status === 'submitted' || m.status === 'delivered',
+      ]),
+      [[stopper.sub.sid, SHORT_CODE, true]],
+    );
     console.log(
       `${walkers.length} walkers at ${stores.length} stores: ${outcome.sent} SMS (${outcome.parts} parts), ${outcome.holdout} holdout, ${outcome.suppressed} suppressed`,
     );
