@@ -318,8 +318,17 @@ test('npm start and the image need production dependencies only (tsx among them)
   const start = pkg.scripts.start;
   assert.ok(start, 'a start script');
   // The command the start script runs is a production dependency's binary.
-  const bin = start.split(/\s+/)[0];
+  // (after any leading environment assignments, e.g. GLIBC_TUNABLES)
+  const bin = start.split(/\s+/).find((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w)) ?? '';
   assert.ok(bin === 'node' || pkg.dependencies[bin], `start runs ${bin}, not a production dependency`);
+  // Huge pages for the big typed arrays: npm start and the image run with the same malloc setting.
+  const tunables = /GLIBC_TUNABLES=(\S+)/.exec(start)?.[1];
+  assert.equal(tunables, 'glibc.malloc.hugetlb=1', 'npm start sets GLIBC_TUNABLES');
+  const env = dockerInstructions(read('Dockerfile')).filter((x) => x.op === 'ENV');
+  assert.ok(
+    env.some((x) => x.args === `GLIBC_TUNABLES=${tunables}`),
+    'the image sets the same GLIBC_TUNABLES as npm start',
+  );
   assert.ok(pkg.dependencies.tsx, 'tsx is a production dependency');
   assert.ok(!pkg.devDependencies?.tsx, 'tsx is not also a devDependency');
   // Everything the service and the tools in the image import at run time.
