@@ -136,6 +136,10 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const byKey: CompiledCampaign[] = [];
   let byId = new Map<string, CompiledCampaign>();
   let byFence = new Map<string, FenceRuntime>();
+  // The per-event path reads a compact copy of the same snapshot (see `packSnapshot`): fence number by
+  // id, then typed arrays, so the campaign filter touches a few dense arrays rather than a FenceRuntime,
+  // its campaign list and each campaign object, which the subscribers' state keeps evicting from cache.
+  let hot = packSnapshot([]);
   let measuresById = new Map<string, { textKey: string; cache: CompiledCampaign['measureCache'] }>();
   let policy: Policy = DEFAULT_POLICY;
   let quietMask: WeekMask | undefined;
@@ -290,31 +294,36 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const KIND = { enter: 0, dwell: 1, exit: 2 } as const;
 
   const decide = (event: PresenceEvent, nowMs: number, out: Decision[]): number => {
-    const fr = byFence.get(event.fenceId);
-    if (fr === undefined) return 0;
+    const h = hot;
+    const fi = h.fenceOf.get(event.fenceId);
+    if (fi === undefined) return 0;
     const kind = KIND[event.kind];
     const sid = event.sid;
     const stale = nowMs - event.tsMs > policy.maxEventAgeSec * 1000;
     // One offset lookup per event: quiet hours depend on the fence, not the campaign.
-    const quiet = quietMask !== undefined && inMask(quietMask, fr.zone, nowMs);
+    const quiet = quietMask !== undefined && inMask(quietMask, h.fenceZone[fi], nowMs);
+    const fenceId = h.fenceId[fi];
+    const storeId = h.storeId[fi];
+    const dwellMs = event.dwellMs;
     let history: SidHistory | undefined;
     let historyRead = false;
     let lang: string | undefined;
     let langRead = false;
     let produced = 0;
     candidates.length = 0;
-    const list = fr.campaigns;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i];
-      if (!c.active || nowMs < c.startMs || nowMs >= c.endMs) continue;
-      if (c.triggerKind !== kind || event.dwellMs < c.minDwellMs) continue;
+    for (let k = h.listStart[fi], end = h.listStart[fi + 1]; k < end; k++) {
+      const ci = h.list[k];
+      // kindOf is −1 for an inactive campaign
+      if (h.kindOf[ci] !== kind || nowMs < h.startMs[ci] || nowMs >= h.endMs[ci]) continue;
+      if (dwellMs < h.minDwellMs[ci]) continue;
       let reason: SuppressionReason | '' = '';
       let parts = 0;
       if (stale) reason = 'stale_event';
-      else if (!inMask(c.mask, c.zone, nowMs)) reason = 'outside_schedule';
+      else if (!inMask(h.mask[ci], h.zone[ci], nowMs)) reason = 'outside_schedule';
       else if (quiet) reason = 'quiet_hours';
-      else if (!deps.inSegment(c.segmentId, sid, nowMs)) reason = 'not_in_segment';
+      else if (!deps.inSegment(h.segmentId[ci], sid, nowMs)) reason = 'not_in_segment';
       else {
+        const c = h.campaigns[ci];
         reason = deps.consent.check(sid, c.tenant, nowMs);
         if (reason === '' && blocklist.has(sid)) reason = 'blocklisted';
         if (reason === '') {
@@ -330,7 +339,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
               lang = deps.languageOf?.(sid);
               langRead = true;
             }
-            parts = partsFor(c, fr.info, 0, lang);
+            parts = partsFor(c, h.fenceInfo[fi], 0, lang);
             reason = budgetCheck(c, parts, nowMs);
           }
         }
@@ -339,19 +348,20 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         tsMs: nowMs,
         eventTsMs: event.tsMs,
         sid,
-        campaignId: c.id,
-        tenant: c.tenant,
-        fenceId: fr.info.id,
-        storeId: fr.info.storeId,
+        campaignId: h.campaignId[ci],
+        tenant: h.tenant[ci],
+        fenceId,
+        storeId,
         trigger: event.kind,
         outcome: 'suppressed',
         reason,
-        dwellMs: event.dwellMs,
+        dwellMs,
         send: undefined,
       };
       out.push(d);
       produced++;
       if (reason !== '') continue;
+      const c = h.campaigns[ci];
       if (c.holdoutBelow > 0 && fnv1a(sid, c.holdoutSeed) < c.holdoutBelow) {
         d.outcome = 'holdout';
         counters.record(sid, c.key, 2, nowMs);
@@ -384,7 +394,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const { c, d } = best;
     const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
     d.outcome = 'sent';
-    d.send = makeOrder(c, fr.info, sid, key, 0, best.lang, nowMs);
+    d.send = makeOrder(c, h.fenceInfo[fi], sid, key, 0, best.lang, nowMs);
     counters.record(sid, c.key, 1, nowMs);
     spend(c, d.send.parts, nowMs);
     candidates.length = 0;
@@ -497,6 +507,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         fr.campaigns.sort((a, b) => b.priority - a.priority || a.key - b.key);
       byId = nextById;
       byFence = nextByFence;
+      hot = packSnapshot(nextByFence.values());
       measuresById = nextMeasures;
       applyPolicy(policy);
     },
@@ -562,4 +573,82 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     counters,
   };
   return engine;
+}
+
+/** The per-event path's view of a campaign snapshot: fences by number, campaigns by number. */
+interface HotSnapshot {
+  fenceOf: Map<string, number>;
+  fenceId: string[];
+  storeId: string[];
+  fenceInfo: FenceInfo[];
+  fenceZone: ZoneOffsets[];
+  /** Campaign numbers of fence f (arbitration order): list[listStart[f] .. listStart[f + 1]). */
+  listStart: Int32Array;
+  list: Int32Array;
+  campaigns: CompiledCampaign[];
+  campaignId: string[];
+  tenant: string[];
+  segmentId: string[];
+  /** Trigger kind, or −1 when the campaign is not active. */
+  kindOf: Int8Array;
+  startMs: Float64Array;
+  endMs: Float64Array;
+  minDwellMs: Float64Array;
+  mask: WeekMask[];
+  zone: ZoneOffsets[];
+}
+
+function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
+  const frs = [...fences];
+  const number = new Map<CompiledCampaign, number>();
+  const campaigns: CompiledCampaign[] = [];
+  let entries = 0;
+  for (const fr of frs) {
+    entries += fr.campaigns.length;
+    for (const c of fr.campaigns) {
+      if (number.has(c)) continue;
+      number.set(c, campaigns.length);
+      campaigns.push(c);
+    }
+  }
+  // Campaigns with the same days and hours share one mask (one 1.3 KB bitmap in cache, not one each).
+  const masks = new Map<string, WeekMask>();
+  const maskOf = (m: WeekMask): WeekMask => {
+    const key = m.full ? 'full' : m.bits.join(',');
+    const known = masks.get(key);
+    if (known !== undefined) return known;
+    masks.set(key, m);
+    return m;
+  };
+  const hot: HotSnapshot = {
+    fenceOf: new Map(),
+    fenceId: [],
+    storeId: [],
+    fenceInfo: [],
+    fenceZone: [],
+    listStart: new Int32Array(frs.length + 1),
+    list: new Int32Array(entries),
+    campaigns,
+    campaignId: campaigns.map((c) => c.id),
+    tenant: campaigns.map((c) => c.tenant),
+    segmentId: campaigns.map((c) => c.segmentId),
+    kindOf: Int8Array.from(campaigns, (c) => (c.active ? c.triggerKind : -1)),
+    startMs: Float64Array.from(campaigns, (c) => c.startMs),
+    endMs: Float64Array.from(campaigns, (c) => c.endMs),
+    minDwellMs: Float64Array.from(campaigns, (c) => c.minDwellMs),
+    mask: campaigns.map((c) => maskOf(c.mask)),
+    zone: campaigns.map((c) => c.zone),
+  };
+  let k = 0;
+  frs.forEach((fr, f) => {
+    hot.fenceOf.set(fr.info.id, f);
+    hot.fenceId.push(fr.info.id);
+    hot.storeId.push(fr.info.storeId);
+    hot.fenceInfo.push(fr.info);
+    hot.fenceZone.push(fr.zone);
+    hot.listStart[f] = k;
+    for (const c of fr.campaigns) hot.list[k++] = number.get(c)!;
+  });
+  hot.listStart[frs.length] = k;
+  return hot;
 }
