@@ -212,6 +212,19 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number =>
     measureFor(c, f, step, lang).parts;
 
+  // Parts of the proximity message of fence × campaign entry k of the snapshot: the same per-fence
+  // measures as measureFor's, reached by position instead of through the fence-keyed WeakMap.
+  const partsAt = (h: HotSnapshot, k: number, c: CompiledCampaign, f: FenceInfo, lang: string | undefined) => {
+    let byLang = h.measures[k];
+    if (byLang === undefined) {
+      const m = measureFor(c, f, 0, lang);
+      h.measures[k] = c.measureByFence.get(f);
+      return m.parts;
+    }
+    const m = byLang.get(lang !== undefined && c.variants.has(lang) ? lang : '');
+    return m !== undefined ? m.parts : measureFor(c, f, 0, lang).parts;
+  };
+
   const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
     if (!h) return 0;
     let n = 0;
@@ -339,7 +352,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
               lang = deps.languageOf?.(sid);
               langRead = true;
             }
-            parts = partsFor(c, h.fenceInfo[fi], 0, lang);
+            parts = partsAt(h, k, c, h.fenceInfo[fi], lang);
             reason = budgetCheck(c, parts, nowMs);
           }
         }
@@ -596,6 +609,8 @@ interface HotSnapshot {
   minDwellMs: Float64Array;
   mask: WeekMask[];
   zone: ZoneOffsets[];
+  /** By list position: the fence × campaign message measures by language key (filled on first use). */
+  measures: (Map<string, { parts: number; encoding: string }> | undefined)[];
 }
 
 function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
@@ -638,6 +653,7 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     minDwellMs: Float64Array.from(campaigns, (c) => c.minDwellMs),
     mask: campaigns.map((c) => maskOf(c.mask)),
     zone: campaigns.map((c) => c.zone),
+    measures: new Array(entries).fill(undefined),
   };
   let k = 0;
   frs.forEach((fr, f) => {
