@@ -212,17 +212,34 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number =>
     measureFor(c, f, step, lang).parts;
 
-  // Parts of the proximity message of fence × campaign entry k of the snapshot: the same per-fence
-  // measures as measureFor's, reached by position instead of through the fence-keyed WeakMap.
-  const partsAt = (h: HotSnapshot, k: number, c: CompiledCampaign, f: FenceInfo, lang: string | undefined) => {
-    let byLang = h.measures[k];
-    if (byLang === undefined) {
-      const m = measureFor(c, f, 0, lang);
-      h.measures[k] = c.measureByFence.get(f);
-      return m.parts;
+  // Parts of the proximity message of fence × campaign entry k of the snapshot in the subscriber's
+  // language: measureFor's figure, kept by position and variant so the per-event path reads one number.
+  const partsAt = (
+    h: HotSnapshot,
+    k: number,
+    ci: number,
+    c: CompiledCampaign,
+    f: FenceInfo,
+    lang: string | undefined,
+  ): number => {
+    // 0 = the default template (no language, or one without a variant), j + 1 = variant j
+    let v = 0;
+    if (lang !== undefined) {
+      const langs = h.variantLangs[ci];
+      for (let j = 0; j < langs.length; j++) {
+        if (langs[j] === lang) {
+          v = j + 1;
+          break;
+        }
+      }
     }
-    const m = byLang.get(lang !== undefined && c.variants.has(lang) ? lang : '');
-    return m !== undefined ? m.parts : measureFor(c, f, 0, lang).parts;
+    const at = k * h.partsStride + v;
+    let parts = h.parts[at];
+    if (parts < 0) {
+      parts = measureFor(c, f, 0, lang).parts;
+      h.parts[at] = parts;
+    }
+    return parts;
   };
 
   const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
@@ -352,7 +369,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
               lang = deps.languageOf?.(sid);
               langRead = true;
             }
-            parts = partsAt(h, k, c, h.fenceInfo[fi], lang);
+            parts = partsAt(h, k, ci, c, h.fenceInfo[fi], lang);
             reason = budgetCheck(c, parts, nowMs);
           }
         }
@@ -609,8 +626,11 @@ interface HotSnapshot {
   minDwellMs: Float64Array;
   mask: WeekMask[];
   zone: ZoneOffsets[];
-  /** By list position: the fence × campaign message measures by language key (filled on first use). */
-  measures: (Map<string, { parts: number; encoding: string }> | undefined)[];
+  /** Languages of each campaign's template variants. */
+  variantLangs: string[][];
+  /** Parts of list entry k's message: parts[k · partsStride + variant] (0 default, j + 1 variant j); −1 until measured. */
+  parts: Int32Array;
+  partsStride: number;
 }
 
 function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
@@ -635,6 +655,8 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     masks.set(key, m);
     return m;
   };
+  const variantLangs = campaigns.map((c) => [...c.variants.keys()]);
+  const partsStride = 1 + variantLangs.reduce((most, langs) => Math.max(most, langs.length), 0);
   const hot: HotSnapshot = {
     fenceOf: new Map(),
     fenceId: [],
@@ -653,7 +675,9 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     minDwellMs: Float64Array.from(campaigns, (c) => c.minDwellMs),
     mask: campaigns.map((c) => maskOf(c.mask)),
     zone: campaigns.map((c) => c.zone),
-    measures: new Array(entries).fill(undefined),
+    variantLangs,
+    parts: new Int32Array(entries * partsStride).fill(-1),
+    partsStride,
   };
   let k = 0;
   frs.forEach((fr, f) => {
