@@ -1,7 +1,14 @@
 import type { ConsentVerdict } from '../consent/index.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFenceInfos } from './compile.ts';
-import { type Counters, createCounters, entryCampaign, entryKind, type SidHistory } from './counters.ts';
+import {
+  type BudgetState,
+  type Counters,
+  createCounters,
+  entryCampaign,
+  entryKind,
+  type SidHistory,
+} from './counters.ts';
 import { fnv1a, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
 import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
@@ -144,7 +151,8 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   let policy: Policy = DEFAULT_POLICY;
   let quietMask: WeekMask | undefined;
   let blocklist = new Set<string>();
-  const candidates: { c: CompiledCampaign; d: Decision; parts: number; lang: string | undefined }[] = [];
+  const candidates: { c: CompiledCampaign; ci: number; d: Decision; at: number; lang: string | undefined }[] =
+    [];
 
   const keyOf = (id: string): number => {
     let k = keys.get(id);
@@ -212,9 +220,9 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number =>
     measureFor(c, f, step, lang).parts;
 
-  // Parts of the proximity message of fence × campaign entry k of the snapshot in the subscriber's
-  // language: measureFor's figure, kept by position and variant so the per-event path reads one number.
-  const partsAt = (
+  // Where the proximity message of fence × campaign entry k of the snapshot, in the subscriber's
+  // language, keeps its measure: h.parts[at] (−1 until measured) and h.measured[at] (measureFor's object).
+  const measureAt = (
     h: HotSnapshot,
     k: number,
     ci: number,
@@ -234,12 +242,22 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       }
     }
     const at = k * h.partsStride + v;
-    let parts = h.parts[at];
-    if (parts < 0) {
-      parts = measureFor(c, f, 0, lang).parts;
-      h.parts[at] = parts;
+    if (h.parts[at] < 0) {
+      const m = measureFor(c, f, 0, lang);
+      h.parts[at] = m.parts;
+      h.measured[at] = m;
     }
-    return parts;
+    return at;
+  };
+
+  // A campaign's budget state: counters keep one object per campaign id for their whole life.
+  const budgetOf = (h: HotSnapshot, ci: number): BudgetState => {
+    let b = h.budget[ci];
+    if (b === undefined) {
+      b = counters.budget(h.campaignId[ci]);
+      h.budget[ci] = b;
+    }
+    return b;
   };
 
   const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
@@ -268,8 +286,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     return '';
   };
 
-  const budgetCheck = (c: CompiledCampaign, parts: number, nowMs: number): SuppressionReason | '' => {
-    const b = counters.budget(c.id);
+  const budgetCheck = (
+    c: CompiledCampaign,
+    parts: number,
+    nowMs: number,
+    b: BudgetState = counters.budget(c.id),
+  ): SuppressionReason | '' => {
     if (b.spentTotal + parts > c.budgetTotal) return 'budget_total';
     const day = localDayOf(c.zone, nowMs);
     const spentToday = b.day === day ? b.spentDay : 0;
@@ -277,8 +299,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     return '';
   };
 
-  const spend = (c: CompiledCampaign, parts: number, nowMs: number) => {
-    const b = counters.budget(c.id);
+  const spend = (
+    c: CompiledCampaign,
+    parts: number,
+    nowMs: number,
+    b: BudgetState = counters.budget(c.id),
+  ) => {
     const day = localDayOf(c.zone, nowMs);
     if (b.day !== day) {
       b.day = day;
@@ -298,11 +324,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     step: number,
     lang: string | undefined,
     nowMs: number,
+    measured?: { parts: number; encoding: string },
   ): SendOrder => {
     const t = templateFor(c, step, lang);
     const promo = t.usesPromo ? deps.promoCodes.issue(key, sid, c.id, c.tenant, f.storeId, nowMs) : '';
     const text = renderTemplate(t, valuesFor(c, f, promo));
-    const m = measureFor(c, f, step, lang);
+    const m = measured ?? measureFor(c, f, step, lang);
     return {
       idempotencyKey: key,
       messageId: `m${fnv1a(key, 0x2545f491).toString(36).padStart(7, '0')}${fnv1a(key, 0x9e3779b9).toString(36).padStart(7, '0')}`,
@@ -347,7 +374,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       if (h.kindOf[ci] !== kind || nowMs < h.startMs[ci] || nowMs >= h.endMs[ci]) continue;
       if (dwellMs < h.minDwellMs[ci]) continue;
       let reason: SuppressionReason | '' = '';
-      let parts = 0;
+      let at = -1;
       if (stale) reason = 'stale_event';
       else if (!inMask(h.mask[ci], h.zone[ci], nowMs)) reason = 'outside_schedule';
       else if (quiet) reason = 'quiet_hours';
@@ -369,8 +396,8 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
               lang = deps.languageOf?.(sid);
               langRead = true;
             }
-            parts = partsAt(h, k, ci, c, h.fenceInfo[fi], lang);
-            reason = budgetCheck(c, parts, nowMs);
+            at = measureAt(h, k, ci, c, h.fenceInfo[fi], lang);
+            reason = budgetCheck(c, h.parts[at], nowMs, budgetOf(h, ci));
           }
         }
       }
@@ -397,7 +424,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         counters.record(sid, c.key, 2, nowMs);
         continue;
       }
-      candidates.push({ c, d, parts, lang });
+      candidates.push({ c, ci, d, at, lang });
     }
     if (candidates.length === 0) return produced;
     // Arbitration: highest priority; then the retailer with fewer sends; then the campaign with fewer.
@@ -421,12 +448,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     for (const x of candidates) {
       if (x !== best) x.d.reason = 'arbitration_lost';
     }
-    const { c, d } = best;
+    const { c, ci, d, at } = best;
     const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
     d.outcome = 'sent';
-    d.send = makeOrder(c, h.fenceInfo[fi], sid, key, 0, best.lang, nowMs);
+    d.send = makeOrder(c, h.fenceInfo[fi], sid, key, 0, best.lang, nowMs, h.measured[at]);
     counters.record(sid, c.key, 1, nowMs);
-    spend(c, d.send.parts, nowMs);
+    spend(c, d.send.parts, nowMs, budgetOf(h, ci));
     candidates.length = 0;
     return produced;
   };
@@ -632,6 +659,10 @@ interface HotSnapshot {
   /** Parts of list entry k's message: parts[k · partsStride + variant] (0 default, j + 1 variant j); −1 until measured. */
   parts: Int32Array;
   partsStride: number;
+  /** measureFor's object behind parts[at] (encoding for the send order). */
+  measured: ({ parts: number; encoding: string } | undefined)[];
+  /** Budget state by campaign number (the counters' object, fetched on first use). */
+  budget: (BudgetState | undefined)[];
 }
 
 function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
@@ -679,6 +710,8 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     variantLangs,
     parts: new Int32Array(entries * partsStride).fill(-1),
     partsStride,
+    measured: new Array(entries * partsStride).fill(undefined),
+    budget: new Array(campaigns.length).fill(undefined),
   };
   let k = 0;
   frs.forEach((fr, f) => {
