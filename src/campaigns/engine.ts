@@ -367,7 +367,8 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     let lang: string | undefined;
     let langRead = false;
     let produced = 0;
-    candidates.length = 0;
+    // Empty unless a previous call threw half-way (setting length is a runtime call, not free).
+    if (candidates.length !== 0) candidates.length = 0;
     for (let k = h.listStart[fi], end = h.listStart[fi + 1]; k < end; k++) {
       const ci = h.list[k];
       // kindOf is −1 for an inactive campaign

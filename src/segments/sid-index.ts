@@ -1,11 +1,12 @@
 /**
  * sid → slot map without a JS object per subscriber: an open-addressing table in 64-byte lines, each
  * holding 12 entries — a one-byte tag per entry (empty, deleted, or 8 bits of the sid's hash) followed by
- * the entries' Int32 slots — and the sid bytes in one Uint8Array arena (offset + length per slot). A probe
- * reads the tags and the slot of its home line in one cache miss, touches the sid bytes only when a tag
- * matches (1 in 254 for another sid), and walks on to the next line only when the home line is full
- * (linear probing line by line). A lookup thus costs one miss in the table and two for the sid bytes
- * (offset, then arena), and a lookup of an absent sid usually ends in the table line alone. Sids are ASCII
+ * the entries' Int32 slots — plus, per slot, the first 8 bytes of its sid and its length; longer sids keep
+ * the rest in one Uint8Array arena. A probe reads the tags and slots of its home line in one cache miss,
+ * touches a slot's sid bytes only when a tag matches (1 in 254 for another sid), and walks on to the next
+ * line only when the home line is full (linear probing line by line). Finding a 16-hex sid thus costs one
+ * miss in the table, then the head bytes and the length (both addressed by the slot, so they load
+ * together), and a lookup of an absent sid usually ends in the table line alone. Sids are ASCII
  * pseudonyms (validated by the store): one byte per character, except lower-case hex sids of even
  * length (keyed-hash pseudonyms), which are packed two characters per byte.
  */
@@ -16,12 +17,10 @@ const PER_LINE = 12;
 const LINE_BYTES = 64;
 const LINE_WORDS = 16;
 const SLOT_WORD = 4;
-// A slot's record: the first 8 bytes of its sid, the arena offset of the rest, the length (bit 7:
-// packed hex). Checking a found sid reads one record, and the arena only for sids over 8 bytes.
-const META_BYTES = 16;
+// Per slot: the first 8 bytes of its sid and its length (bit 7: packed hex); only the bytes past the
+// eighth go to the arena (offset per slot, allocated once a longer sid arrives). Checking a found
+// 16-hex sid reads its 8 head bytes and its length, both addressed by the slot alone.
 const HEAD_BYTES = 8;
-const OFF_WORD = 2;
-const LEN_AT = 12;
 // Tags: 0 = empty entry, 1 = deleted entry, 2..255 = live entry with that tag.
 const TAG_EMPTY = 0;
 const TAG_DELETED = 1;
@@ -99,9 +98,9 @@ export function createSidIndex(initialSlots: number): SidIndex {
   let tags = new Uint8Array(table.buffer);
   let used = 0;
   let tombstones = 0;
-  let meta8 = new Uint8Array(initialSlots * META_BYTES);
-  let meta32 = new Uint32Array(meta8.buffer);
-  let slotCapacity = initialSlots;
+  let heads = new Uint8Array(initialSlots * HEAD_BYTES);
+  let sidLen = new Uint8Array(initialSlots);
+  let tailOff: Uint32Array | undefined;
   let arena = new Uint8Array(64);
   let arenaUsed = 0;
 
@@ -110,8 +109,8 @@ export function createSidIndex(initialSlots: number): SidIndex {
   }
 
   function equalsAt(slot: number, sid: string): boolean {
-    const r = slot * META_BYTES;
-    const len = meta8[r + LEN_AT];
+    const r = slot * HEAD_BYTES;
+    const len = sidLen[slot];
     const bytes = len & 0x7f;
     const head = bytes < HEAD_BYTES ? bytes : HEAD_BYTES;
     if ((len & PACKED) !== 0) {
@@ -119,10 +118,10 @@ export function createSidIndex(initialSlots: number): SidIndex {
       for (let i = 0; i < head; i++) {
         const hi = nibble(sid.charCodeAt(2 * i));
         const lo = nibble(sid.charCodeAt(2 * i + 1));
-        if (hi < 0 || lo < 0 || meta8[r + i] !== ((hi << 4) | lo)) return false;
+        if (hi < 0 || lo < 0 || heads[r + i] !== ((hi << 4) | lo)) return false;
       }
       if (bytes === head) return true;
-      const off = meta32[(r >> 2) + OFF_WORD] - HEAD_BYTES;
+      const off = tailOff![slot] - HEAD_BYTES;
       for (let i = HEAD_BYTES; i < bytes; i++) {
         const hi = nibble(sid.charCodeAt(2 * i));
         const lo = nibble(sid.charCodeAt(2 * i + 1));
@@ -131,9 +130,9 @@ export function createSidIndex(initialSlots: number): SidIndex {
       return true;
     }
     if (bytes !== sid.length) return false;
-    for (let i = 0; i < head; i++) if (meta8[r + i] !== sid.charCodeAt(i)) return false;
+    for (let i = 0; i < head; i++) if (heads[r + i] !== sid.charCodeAt(i)) return false;
     if (bytes === head) return true;
-    const off = meta32[(r >> 2) + OFF_WORD] - HEAD_BYTES;
+    const off = tailOff![slot] - HEAD_BYTES;
     for (let i = HEAD_BYTES; i < bytes; i++) if (arena[off + i] !== sid.charCodeAt(i)) return false;
     return true;
   }
@@ -194,39 +193,39 @@ export function createSidIndex(initialSlots: number): SidIndex {
 
   // Byte i of a sid's stored form: its head in the slot's record, the rest in the arena.
   function byteAt(slot: number, i: number): number {
-    const r = slot * META_BYTES;
-    return i < HEAD_BYTES ? meta8[r + i] : arena[meta32[(r >> 2) + OFF_WORD] + i - HEAD_BYTES];
+    return i < HEAD_BYTES ? heads[slot * HEAD_BYTES + i] : arena[tailOff![slot] + i - HEAD_BYTES];
   }
 
   function writeSid(sid: string, slot: number): void {
     const packed = packable(sid);
     const bytes = packed ? sid.length / 2 : sid.length;
-    const r = slot * META_BYTES;
+    const r = slot * HEAD_BYTES;
     const tail = bytes - HEAD_BYTES;
+    if (tail > 0 && tailOff === undefined) tailOff = new Uint32Array(sidLen.length);
     // reuse the slot's old tail bytes when the new tail fits, else append
-    if (tail > 0 && (meta8[r + LEN_AT] & 0x7f) - HEAD_BYTES < tail) {
+    if (tail > 0 && (sidLen[slot] & 0x7f) - HEAD_BYTES < tail) {
       if (arenaUsed + tail > arena.length) {
         const bigger = new Uint8Array(Math.max(arena.length * 2, arenaUsed + tail));
         bigger.set(arena.subarray(0, arenaUsed));
         arena = bigger;
       }
-      meta32[(r >> 2) + OFF_WORD] = arenaUsed;
+      tailOff![slot] = arenaUsed;
       arenaUsed += tail;
     }
-    const off = meta32[(r >> 2) + OFF_WORD] - HEAD_BYTES;
+    const off = tail > 0 ? tailOff![slot] - HEAD_BYTES : 0;
     for (let i = 0; i < bytes; i++) {
       const b = packed
         ? (nibble(sid.charCodeAt(2 * i)) << 4) | nibble(sid.charCodeAt(2 * i + 1))
         : sid.charCodeAt(i);
-      if (i < HEAD_BYTES) meta8[r + i] = b;
+      if (i < HEAD_BYTES) heads[r + i] = b;
       else arena[off + i] = b;
     }
-    meta8[r + LEN_AT] = packed ? bytes | PACKED : bytes;
+    sidLen[slot] = packed ? bytes | PACKED : bytes;
   }
 
   // hashSid of the sid stored at slot, from its bytes (rehashing builds no strings)
   function hashAt(slot: number): number {
-    const len = meta8[slot * META_BYTES + LEN_AT];
+    const len = sidLen[slot];
     const bytes = len & 0x7f;
     let h = FNV_OFFSET;
     for (let i = 0; i < bytes; i++) {
@@ -241,7 +240,7 @@ export function createSidIndex(initialSlots: number): SidIndex {
   }
 
   function sidAt(slot: number): string {
-    const len = meta8[slot * META_BYTES + LEN_AT];
+    const len = sidLen[slot];
     const bytes = len & 0x7f;
     let out = '';
     if ((len & PACKED) === 0) for (let i = 0; i < bytes; i++) out += String.fromCharCode(byteAt(slot, i));
@@ -277,23 +276,37 @@ export function createSidIndex(initialSlots: number): SidIndex {
     },
     sidAt,
     growSlots(capacity) {
-      const bigger = new Uint8Array(capacity * META_BYTES);
-      bigger.set(meta8);
-      meta8 = bigger;
-      meta32 = new Uint32Array(bigger.buffer);
-      slotCapacity = capacity;
+      const h = new Uint8Array(capacity * HEAD_BYTES);
+      h.set(heads);
+      heads = h;
+      const len = new Uint8Array(capacity);
+      len.set(sidLen);
+      sidLen = len;
+      if (tailOff !== undefined) {
+        const off = new Uint32Array(capacity);
+        off.set(tailOff);
+        tailOff = off;
+      }
     },
     clear() {
-      lines = linesFor(slotCapacity);
+      lines = linesFor(sidLen.length);
       table = new Int32Array(lines * LINE_WORDS);
       tags = new Uint8Array(table.buffer);
       used = 0;
       tombstones = 0;
-      meta8.fill(0);
+      heads.fill(0);
+      sidLen.fill(0);
+      tailOff?.fill(0);
       arenaUsed = 0;
     },
     byteLength() {
-      return table.byteLength + meta8.byteLength + arena.byteLength;
+      return (
+        table.byteLength +
+        heads.byteLength +
+        sidLen.byteLength +
+        (tailOff?.byteLength ?? 0) +
+        arena.byteLength
+      );
     },
   };
 }
