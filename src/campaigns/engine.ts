@@ -245,7 +245,14 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     if (h.parts[at] < 0) {
       const m = measureFor(c, f, 0, lang);
       h.parts[at] = m.parts;
-      h.measured[at] = m;
+      // equal measures share one object (a handful in all), which stays in cache for the send order
+      const shared = `${m.parts}\u0000${m.encoding}`;
+      let one = h.sharedMeasures.get(shared);
+      if (one === undefined) {
+        one = { parts: m.parts, encoding: m.encoding };
+        h.sharedMeasures.set(shared, one);
+      }
+      h.measured[at] = one;
     }
     return at;
   };
@@ -660,8 +667,9 @@ interface HotSnapshot {
   /** Parts of list entry k's message: parts[k · partsStride + variant] (0 default, j + 1 variant j); −1 until measured. */
   parts: Int32Array;
   partsStride: number;
-  /** measureFor's object behind parts[at] (encoding for the send order). */
+  /** The measure behind parts[at] (encoding for the send order), one object per distinct measure. */
   measured: ({ parts: number; encoding: string } | undefined)[];
+  sharedMeasures: Map<string, { parts: number; encoding: string }>;
   /** Budget state by campaign number (the counters' object, fetched on first use). */
   budget: (BudgetState | undefined)[];
 }
@@ -712,6 +720,7 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     parts: new Int32Array(entries * partsStride).fill(-1),
     partsStride,
     measured: new Array(entries * partsStride).fill(undefined),
+    sharedMeasures: new Map(),
     budget: new Array(campaigns.length).fill(undefined),
   };
   let k = 0;
