@@ -24,6 +24,7 @@ export interface BudgetState {
 export interface Counters {
   history(sid: string): SidHistory | undefined;
   record(sid: string, campKey: number, kind: 1 | 2, tsMs: number): void;
+  /** The campaign's budget state: the same object for a campaign id for the life of the counters. */
   budget(campaignId: string): BudgetState;
   tenantSent(tenant: string): number;
   addTenantSent(tenant: string): void;

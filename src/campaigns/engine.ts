@@ -1,7 +1,14 @@
 import type { ConsentVerdict } from '../consent/index.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFenceInfos } from './compile.ts';
-import { type Counters, createCounters, entryCampaign, entryKind, type SidHistory } from './counters.ts';
+import {
+  type BudgetState,
+  type Counters,
+  createCounters,
+  entryCampaign,
+  entryKind,
+  type SidHistory,
+} from './counters.ts';
 import { fnv1a, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
 import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
@@ -136,11 +143,16 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const byKey: CompiledCampaign[] = [];
   let byId = new Map<string, CompiledCampaign>();
   let byFence = new Map<string, FenceRuntime>();
+  // The per-event path reads a compact copy of the same snapshot (see `packSnapshot`): fence number by
+  // id, then typed arrays, so the campaign filter touches a few dense arrays rather than a FenceRuntime,
+  // its campaign list and each campaign object, which the subscribers' state keeps evicting from cache.
+  let hot = packSnapshot([]);
   let measuresById = new Map<string, { textKey: string; cache: CompiledCampaign['measureCache'] }>();
   let policy: Policy = DEFAULT_POLICY;
   let quietMask: WeekMask | undefined;
   let blocklist = new Set<string>();
-  const candidates: { c: CompiledCampaign; d: Decision; parts: number; lang: string | undefined }[] = [];
+  const candidates: { c: CompiledCampaign; ci: number; d: Decision; at: number; lang: string | undefined }[] =
+    [];
 
   const keyOf = (id: string): number => {
     let k = keys.get(id);
@@ -208,6 +220,53 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const partsFor = (c: CompiledCampaign, f: FenceInfo, step: number, lang: string | undefined): number =>
     measureFor(c, f, step, lang).parts;
 
+  // Where the proximity message of fence × campaign entry k of the snapshot, in the subscriber's
+  // language, keeps its measure: h.parts[at] (−1 until measured) and h.measured[at] (measureFor's object).
+  const measureAt = (
+    h: HotSnapshot,
+    k: number,
+    ci: number,
+    c: CompiledCampaign,
+    f: FenceInfo,
+    lang: string | undefined,
+  ): number => {
+    // 0 = the default template (no language, or one without a variant), j + 1 = variant j
+    let v = 0;
+    if (lang !== undefined) {
+      const langs = h.variantLangs[ci];
+      for (let j = 0; j < langs.length; j++) {
+        if (langs[j] === lang) {
+          v = j + 1;
+          break;
+        }
+      }
+    }
+    const at = k * h.partsStride + v;
+    if (h.parts[at] < 0) {
+      const m = measureFor(c, f, 0, lang);
+      h.parts[at] = m.parts;
+      // equal measures share one object (a handful in all), which stays in cache for the send order
+      const shared = `${m.parts}\u0000${m.encoding}`;
+      let one = h.sharedMeasures.get(shared);
+      if (one === undefined) {
+        one = { parts: m.parts, encoding: m.encoding };
+        h.sharedMeasures.set(shared, one);
+      }
+      h.measured[at] = one;
+    }
+    return at;
+  };
+
+  // A campaign's budget state: counters keep one object per campaign id for their whole life.
+  const budgetOf = (h: HotSnapshot, ci: number): BudgetState => {
+    let b = h.budget[ci];
+    if (b === undefined) {
+      b = counters.budget(h.campaignId[ci]);
+      h.budget[ci] = b;
+    }
+    return b;
+  };
+
   const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
     if (!h) return 0;
     let n = 0;
@@ -234,8 +293,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     return '';
   };
 
-  const budgetCheck = (c: CompiledCampaign, parts: number, nowMs: number): SuppressionReason | '' => {
-    const b = counters.budget(c.id);
+  const budgetCheck = (
+    c: CompiledCampaign,
+    parts: number,
+    nowMs: number,
+    b: BudgetState = counters.budget(c.id),
+  ): SuppressionReason | '' => {
     if (b.spentTotal + parts > c.budgetTotal) return 'budget_total';
     const day = localDayOf(c.zone, nowMs);
     const spentToday = b.day === day ? b.spentDay : 0;
@@ -243,8 +306,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     return '';
   };
 
-  const spend = (c: CompiledCampaign, parts: number, nowMs: number) => {
-    const b = counters.budget(c.id);
+  const spend = (
+    c: CompiledCampaign,
+    parts: number,
+    nowMs: number,
+    b: BudgetState = counters.budget(c.id),
+  ) => {
     const day = localDayOf(c.zone, nowMs);
     if (b.day !== day) {
       b.day = day;
@@ -264,11 +331,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     step: number,
     lang: string | undefined,
     nowMs: number,
+    measured?: { parts: number; encoding: string },
   ): SendOrder => {
     const t = templateFor(c, step, lang);
     const promo = t.usesPromo ? deps.promoCodes.issue(key, sid, c.id, c.tenant, f.storeId, nowMs) : '';
     const text = renderTemplate(t, valuesFor(c, f, promo));
-    const m = measureFor(c, f, step, lang);
+    const m = measured ?? measureFor(c, f, step, lang);
     return {
       idempotencyKey: key,
       messageId: `m${fnv1a(key, 0x2545f491).toString(36).padStart(7, '0')}${fnv1a(key, 0x9e3779b9).toString(36).padStart(7, '0')}`,
@@ -290,31 +358,37 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const KIND = { enter: 0, dwell: 1, exit: 2 } as const;
 
   const decide = (event: PresenceEvent, nowMs: number, out: Decision[]): number => {
-    const fr = byFence.get(event.fenceId);
-    if (fr === undefined) return 0;
+    const h = hot;
+    const fi = fenceNumber(h, event.fenceId);
+    if (fi < 0) return 0;
     const kind = KIND[event.kind];
     const sid = event.sid;
     const stale = nowMs - event.tsMs > policy.maxEventAgeSec * 1000;
     // One offset lookup per event: quiet hours depend on the fence, not the campaign.
-    const quiet = quietMask !== undefined && inMask(quietMask, fr.zone, nowMs);
+    const quiet = quietMask !== undefined && inMask(quietMask, h.fenceZone[fi], nowMs);
+    const fenceId = h.fenceId[fi];
+    const storeId = h.storeId[fi];
+    const dwellMs = event.dwellMs;
     let history: SidHistory | undefined;
     let historyRead = false;
     let lang: string | undefined;
     let langRead = false;
     let produced = 0;
-    candidates.length = 0;
-    const list = fr.campaigns;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i];
-      if (!c.active || nowMs < c.startMs || nowMs >= c.endMs) continue;
-      if (c.triggerKind !== kind || event.dwellMs < c.minDwellMs) continue;
+    // Empty unless a previous call threw half-way (setting length is a runtime call, not free).
+    if (candidates.length !== 0) candidates.length = 0;
+    for (let k = h.listStart[fi], end = h.listStart[fi + 1]; k < end; k++) {
+      const ci = h.list[k];
+      // kindOf is −1 for an inactive campaign
+      if (h.kindOf[ci] !== kind || nowMs < h.startMs[ci] || nowMs >= h.endMs[ci]) continue;
+      if (dwellMs < h.minDwellMs[ci]) continue;
       let reason: SuppressionReason | '' = '';
-      let parts = 0;
+      let at = -1;
       if (stale) reason = 'stale_event';
-      else if (!inMask(c.mask, c.zone, nowMs)) reason = 'outside_schedule';
+      else if (!inMask(h.mask[ci], h.zone[ci], nowMs)) reason = 'outside_schedule';
       else if (quiet) reason = 'quiet_hours';
-      else if (!deps.inSegment(c.segmentId, sid, nowMs)) reason = 'not_in_segment';
+      else if (!deps.inSegment(h.segmentId[ci], sid, nowMs)) reason = 'not_in_segment';
       else {
+        const c = h.campaigns[ci];
         reason = deps.consent.check(sid, c.tenant, nowMs);
         if (reason === '' && blocklist.has(sid)) reason = 'blocklisted';
         if (reason === '') {
@@ -330,8 +404,8 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
               lang = deps.languageOf?.(sid);
               langRead = true;
             }
-            parts = partsFor(c, fr.info, 0, lang);
-            reason = budgetCheck(c, parts, nowMs);
+            at = measureAt(h, k, ci, c, h.fenceInfo[fi], lang);
+            reason = budgetCheck(c, h.parts[at], nowMs, budgetOf(h, ci));
           }
         }
       }
@@ -339,25 +413,26 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         tsMs: nowMs,
         eventTsMs: event.tsMs,
         sid,
-        campaignId: c.id,
-        tenant: c.tenant,
-        fenceId: fr.info.id,
-        storeId: fr.info.storeId,
+        campaignId: h.campaignId[ci],
+        tenant: h.tenant[ci],
+        fenceId,
+        storeId,
         trigger: event.kind,
         outcome: 'suppressed',
         reason,
-        dwellMs: event.dwellMs,
+        dwellMs,
         send: undefined,
       };
       out.push(d);
       produced++;
       if (reason !== '') continue;
+      const c = h.campaigns[ci];
       if (c.holdoutBelow > 0 && fnv1a(sid, c.holdoutSeed) < c.holdoutBelow) {
         d.outcome = 'holdout';
         counters.record(sid, c.key, 2, nowMs);
         continue;
       }
-      candidates.push({ c, d, parts, lang });
+      candidates.push({ c, ci, d, at, lang });
     }
     if (candidates.length === 0) return produced;
     // Arbitration: highest priority; then the retailer with fewer sends; then the campaign with fewer.
@@ -381,12 +456,12 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     for (const x of candidates) {
       if (x !== best) x.d.reason = 'arbitration_lost';
     }
-    const { c, d } = best;
+    const { c, ci, d, at } = best;
     const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
     d.outcome = 'sent';
-    d.send = makeOrder(c, fr.info, sid, key, 0, best.lang, nowMs);
+    d.send = makeOrder(c, h.fenceInfo[fi], sid, key, 0, best.lang, nowMs, h.measured[at]);
     counters.record(sid, c.key, 1, nowMs);
-    spend(c, d.send.parts, nowMs);
+    spend(c, d.send.parts, nowMs, budgetOf(h, ci));
     candidates.length = 0;
     return produced;
   };
@@ -497,6 +572,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         fr.campaigns.sort((a, b) => b.priority - a.priority || a.key - b.key);
       byId = nextById;
       byFence = nextByFence;
+      hot = packSnapshot(nextByFence.values());
       measuresById = nextMeasures;
       applyPolicy(policy);
     },
@@ -562,4 +638,127 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     counters,
   };
   return engine;
+}
+
+/** The per-event path's view of a campaign snapshot: fences by number, campaigns by number. */
+interface HotSnapshot {
+  /** Open addressing over the fence ids' hashes: fence number + 1, 0 = empty (32 KB for 4 k fences, not a 200 KB Map). */
+  fenceTable: Int32Array;
+  fenceId: string[];
+  storeId: string[];
+  fenceInfo: FenceInfo[];
+  fenceZone: ZoneOffsets[];
+  /** Campaign numbers of fence f (arbitration order): list[listStart[f] .. listStart[f + 1]). */
+  listStart: Int32Array;
+  list: Int32Array;
+  campaigns: CompiledCampaign[];
+  campaignId: string[];
+  tenant: string[];
+  segmentId: string[];
+  /** Trigger kind, or −1 when the campaign is not active. */
+  kindOf: Int8Array;
+  startMs: Float64Array;
+  endMs: Float64Array;
+  minDwellMs: Float64Array;
+  mask: WeekMask[];
+  zone: ZoneOffsets[];
+  /** Languages of each campaign's template variants. */
+  variantLangs: string[][];
+  /** Parts of list entry k's message: parts[k · partsStride + variant] (0 default, j + 1 variant j); −1 until measured. */
+  parts: Int32Array;
+  partsStride: number;
+  /** The measure behind parts[at] (encoding for the send order), one object per distinct measure. */
+  measured: ({ parts: number; encoding: string } | undefined)[];
+  sharedMeasures: Map<string, { parts: number; encoding: string }>;
+  /** Budget state by campaign number (the counters' object, fetched on first use). */
+  budget: (BudgetState | undefined)[];
+}
+
+function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
+  const frs = [...fences];
+  const number = new Map<CompiledCampaign, number>();
+  const campaigns: CompiledCampaign[] = [];
+  let entries = 0;
+  for (const fr of frs) {
+    entries += fr.campaigns.length;
+    for (const c of fr.campaigns) {
+      if (number.has(c)) continue;
+      number.set(c, campaigns.length);
+      campaigns.push(c);
+    }
+  }
+  // Campaigns with the same days and hours share one mask (one 1.3 KB bitmap in cache, not one each).
+  const masks = new Map<string, WeekMask>();
+  const maskOf = (m: WeekMask): WeekMask => {
+    const key = m.full ? 'full' : m.bits.join(',');
+    const known = masks.get(key);
+    if (known !== undefined) return known;
+    masks.set(key, m);
+    return m;
+  };
+  const variantLangs = campaigns.map((c) => [...c.variants.keys()]);
+  const partsStride = 1 + variantLangs.reduce((most, langs) => Math.max(most, langs.length), 0);
+  const hot: HotSnapshot = {
+    fenceTable: new Int32Array(tableSize(frs.length)),
+    fenceId: [],
+    storeId: [],
+    fenceInfo: [],
+    fenceZone: [],
+    listStart: new Int32Array(frs.length + 1),
+    list: new Int32Array(entries),
+    campaigns,
+    campaignId: campaigns.map((c) => c.id),
+    tenant: campaigns.map((c) => c.tenant),
+    segmentId: campaigns.map((c) => c.segmentId),
+    kindOf: Int8Array.from(campaigns, (c) => (c.active ? c.triggerKind : -1)),
+    startMs: Float64Array.from(campaigns, (c) => c.startMs),
+    endMs: Float64Array.from(campaigns, (c) => c.endMs),
+    minDwellMs: Float64Array.from(campaigns, (c) => c.minDwellMs),
+    mask: campaigns.map((c) => maskOf(c.mask)),
+    zone: campaigns.map((c) => c.zone),
+    variantLangs,
+    parts: new Int32Array(entries * partsStride).fill(-1),
+    partsStride,
+    measured: new Array(entries * partsStride).fill(undefined),
+    sharedMeasures: new Map(),
+    budget: new Array(campaigns.length).fill(undefined),
+  };
+  let k = 0;
+  frs.forEach((fr, f) => {
+    let i = hashId(fr.info.id) & (hot.fenceTable.length - 1);
+    while (hot.fenceTable[i] !== 0) i = (i + 1) & (hot.fenceTable.length - 1);
+    hot.fenceTable[i] = f + 1;
+    hot.fenceId.push(fr.info.id);
+    hot.storeId.push(fr.info.storeId);
+    hot.fenceInfo.push(fr.info);
+    hot.fenceZone.push(fr.zone);
+    hot.listStart[f] = k;
+    for (const c of fr.campaigns) hot.list[k++] = number.get(c)!;
+  });
+  hot.listStart[frs.length] = k;
+  return hot;
+}
+
+const tableSize = (n: number): number => {
+  let size = 16;
+  while (size < 2 * n) size *= 2;
+  return size;
+};
+
+/** FNV-1a over a fence id's characters. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** Number of the fence with this id in the snapshot, or −1. */
+function fenceNumber(h: HotSnapshot, id: string): number {
+  const table = h.fenceTable;
+  const mask = table.length - 1;
+  for (let i = hashId(id) & mask; ; i = (i + 1) & mask) {
+    const v = table[i];
+    if (v === 0) return -1;
+    if (h.fenceId[v - 1] === id) return v - 1;
+  }
 }

@@ -20,6 +20,9 @@ test('agrees with a Map through inserts, removals, slot reuse and rehashes', () 
   const pool: string[] = [];
   for (let i = 0; i < 4_000; i++) pool.push(syntheticSid(3, i)); // packed hex
   for (let i = 0; i < 1_000; i++) pool.push(`S-${i}`); // byte per character
+  // longer than the 8 head bytes: the rest goes to the arena (reused or appended when a slot is reused)
+  for (let i = 0; i < 300; i++) pool.push(syntheticSid(5, i) + syntheticSid(6, i).slice(0, 2 * (i % 9))); // packed, 8–16 bytes
+  for (let i = 0; i < 300; i++) pool.push(`Subscriber.${i}.${'z'.repeat(i % 40)}`); // 13–54 bytes
   pool.push('abc', 'ABCDEF', 'x'.repeat(64));
   for (let step = 0; step < 60_000; step++) {
     const sid = pool[r.int(0, pool.length - 1)];
