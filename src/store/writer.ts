@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { backoffMs } from './backoff.ts';
 import { compileRowCodec, type RowCodec } from './row-codec.ts';
-import { createSpill, type SpilledBatch } from './spill.ts';
+import { createSpill } from './spill.ts';
 import type { Store, TableName } from './types.ts';
 
 export interface WriterOptions {
@@ -61,13 +61,24 @@ export interface Writer {
 
 interface TableBuffer {
   codec: RowCodec;
-  body: string;
+  /** Encoded rows of the open batch: bytes [0, size) of chunk. */
+  chunk: Buffer;
+  size: number;
   rows: number;
 }
 
-interface Batch extends SpilledBatch {
+interface Batch {
+  table: string;
+  columns: readonly string[];
+  token: string;
+  rows: number;
+  /** The CSV bytes; handed to the store as they are (no copy), turned into text only when spilled. */
+  body: Buffer;
   done: () => void;
 }
+
+/** First chunk of a table's batch; it doubles as rows arrive. */
+const MIN_CHUNK_BYTES = 64 * 1024;
 
 /**
  * The batched writer every stage writes through: per-table batches by size and time, retries with
@@ -131,7 +142,12 @@ export function createWriter(opts: WriterOptions): Writer {
         details: { table },
       });
     }
-    buf = { codec: compileRowCodec(table, columns), body: '', rows: 0 };
+    buf = {
+      codec: compileRowCodec(table, columns),
+      chunk: Buffer.allocUnsafe(MIN_CHUNK_BYTES),
+      size: 0,
+      rows: 0,
+    };
     buffers.set(table, buf);
     return buf;
   };
@@ -149,16 +165,30 @@ export function createWriter(opts: WriterOptions): Writer {
       columns: buf.codec.columns,
       token: randomUUID(),
       rows: buf.rows,
-      body: buf.body,
+      body: buf.chunk.subarray(0, buf.size),
       done,
     });
-    buf.body = '';
+    // The batch keeps its bytes until inserted: the next batch starts in a fresh chunk, sized like this one.
+    buf.chunk = Buffer.allocUnsafe(Math.max(MIN_CHUNK_BYTES, buf.size + (buf.size >>> 3)));
+    buf.size = 0;
     buf.rows = 0;
+  };
+
+  const append = (buf: TableBuffer, line: string) => {
+    // A UTF-16 unit takes at most 3 bytes in UTF-8.
+    const need = buf.size + 3 * line.length;
+    if (need > buf.chunk.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * buf.chunk.length));
+      buf.chunk.copy(grown, 0, 0, buf.size);
+      buf.chunk = grown;
+    }
+    buf.size += buf.chunk.write(line, buf.size, 'utf8');
   };
 
   const spillBatch = async (b: Batch) => {
     try {
-      await spill.append({ table: b.table, columns: b.columns, token: b.token, rows: b.rows, body: b.body });
+      const body = b.body.toString('utf8');
+      await spill.append({ table: b.table, columns: b.columns, token: b.token, rows: b.rows, body });
       s.spilledRows += b.rows;
       s.spilledBatches++;
       spillPending = true;
@@ -320,7 +350,7 @@ export function createWriter(opts: WriterOptions): Writer {
         s.rejectedRows++;
         throw err;
       }
-      buf.body += line;
+      append(buf, line);
       buf.rows++;
       buffered++;
       if (buf.rows >= batchRows) {
