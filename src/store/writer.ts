@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { backoffMs } from './backoff.ts';
-import { compileRowCodec, type RowCodec } from './row-codec.ts';
+import { type ByteSink, compileRowCodec, type RowCodec } from './row-codec.ts';
 import { createSpill } from './spill.ts';
 import type { Store, TableName } from './types.ts';
 
@@ -59,11 +59,9 @@ export interface Writer {
   stats(): WriterStats;
 }
 
-interface TableBuffer {
+/** The open batch of one table: its rows' CSV bytes are [0, size) of buf. */
+interface TableBuffer extends ByteSink {
   codec: RowCodec;
-  /** Encoded rows of the open batch: bytes [0, size) of chunk. */
-  chunk: Buffer;
-  size: number;
   rows: number;
 }
 
@@ -77,7 +75,7 @@ interface Batch {
   done: () => void;
 }
 
-/** First chunk of a table's batch; it doubles as rows arrive. */
+/** First chunk of a table's batch; it doubles as rows arrive (row-codec's reserve). */
 const MIN_CHUNK_BYTES = 64 * 1024;
 
 /**
@@ -144,7 +142,7 @@ export function createWriter(opts: WriterOptions): Writer {
     }
     buf = {
       codec: compileRowCodec(table, columns),
-      chunk: Buffer.allocUnsafe(MIN_CHUNK_BYTES),
+      buf: Buffer.allocUnsafe(MIN_CHUNK_BYTES),
       size: 0,
       rows: 0,
     };
@@ -165,24 +163,13 @@ export function createWriter(opts: WriterOptions): Writer {
       columns: buf.codec.columns,
       token: randomUUID(),
       rows: buf.rows,
-      body: buf.chunk.subarray(0, buf.size),
+      body: buf.buf.subarray(0, buf.size),
       done,
     });
     // The batch keeps its bytes until inserted: the next batch starts in a fresh chunk, sized like this one.
-    buf.chunk = Buffer.allocUnsafe(Math.max(MIN_CHUNK_BYTES, buf.size + (buf.size >>> 3)));
+    buf.buf = Buffer.allocUnsafe(Math.max(MIN_CHUNK_BYTES, buf.size + (buf.size >>> 3)));
     buf.size = 0;
     buf.rows = 0;
-  };
-
-  const append = (buf: TableBuffer, line: string) => {
-    // A UTF-16 unit takes at most 3 bytes in UTF-8.
-    const need = buf.size + 3 * line.length;
-    if (need > buf.chunk.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 2 * buf.chunk.length));
-      buf.chunk.copy(grown, 0, 0, buf.size);
-      buf.chunk = grown;
-    }
-    buf.size += buf.chunk.write(line, buf.size, 'utf8');
   };
 
   const spillBatch = async (b: Batch) => {
@@ -343,14 +330,12 @@ export function createWriter(opts: WriterOptions): Writer {
         });
       }
       const buf = bufferFor(table);
-      let line: string;
       try {
-        line = buf.codec.encode(row);
+        buf.codec.encodeInto(row, buf);
       } catch (err) {
         s.rejectedRows++;
         throw err;
       }
-      append(buf, line);
       buf.rows++;
       buffered++;
       if (buf.rows >= batchRows) {
