@@ -11,8 +11,14 @@ export interface WriterOptions {
   logger: Logger;
   /** Folder of the spill file (batches the store could not take, replayed when it returns). */
   spillDir: string;
-  /** Rows per insert (per table). */
+  /** Rows per insert (per table); a batch this full goes as soon as an insert slot is free. */
   batchRows?: number;
+  /**
+   * While every insert slot is busy a full batch keeps growing, up to this many rows (default 4 × batchRows):
+   * under load inserts get bigger, so the per-insert work of ClickHouse (parts, views, merges) is spread
+   * over more rows, instead of waiting in the queue as more small batches.
+   */
+  maxBatchRows?: number;
   /** A partly filled batch is sent after this long. */
   flushMs?: number;
   /** Rows held in memory (buffered + being inserted) before write() pushes back. */
@@ -87,6 +93,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const { store } = opts;
   const logger = opts.logger.child({ stage: 'store', component: 'writer' });
   const batchRows = opts.batchRows ?? 20_000;
+  const maxBatchRows = Math.max(batchRows, opts.maxBatchRows ?? 4 * batchRows);
   const flushMs = opts.flushMs ?? 1_000;
   const maxBufferedRows = opts.maxBufferedRows ?? 200_000;
   const spillAfterMs = opts.spillAfterMs ?? 5_000;
@@ -254,8 +261,15 @@ export function createWriter(opts: WriterOptions): Writer {
       return;
     }
     if (Date.now() < retryAt) return;
+    // Batches that grew past batchRows while every slot was busy go now.
+    for (const buf of buffers.values()) {
+      if (buf.rows >= batchRows && inflight + queue.length < maxInflight) cut(buf);
+    }
     while (inflight < maxInflight && queue.length > 0) void send(queue.shift()!);
   }
+
+  /** An insert could start right now (no outage, no backoff, a free slot nobody queued for). */
+  const slotFree = () => !outage && inflight + queue.length < maxInflight && Date.now() >= retryAt;
 
   const replayFiles = async () => {
     // Cleared first: a batch spilled while this replay runs sets it again.
@@ -338,7 +352,7 @@ export function createWriter(opts: WriterOptions): Writer {
       }
       buf.rows++;
       buffered++;
-      if (buf.rows >= batchRows) {
+      if (buf.rows >= batchRows && (buf.rows >= maxBatchRows || slotFree())) {
         cut(buf);
         pump();
       }
