@@ -131,6 +131,8 @@ try {
       spillDir: join(dir, 'spill'),
       batchRows: Number(process.env.BENCH_BATCH_ROWS ?? 50_000),
       flushMs: 1000,
+      // Unset: the writer's default.
+      maxInflight: process.env.BENCH_MAX_INFLIGHT ? Number(process.env.BENCH_MAX_INFLIGHT) : undefined,
     });
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
