@@ -10,16 +10,100 @@ export interface RowCodec {
   readonly table: string;
   /** Insertable columns, in the order the encoded fields follow. */
   readonly columns: readonly string[];
-  /** Returns the row as a CSV line ending in '\n'; throws STORE_ROW_INVALID naming table and column. */
+  /**
+   * Appends the row's CSV line (UTF-8, ending in '\n') to `sink`; throws STORE_ROW_INVALID naming table
+   * and column, and then leaves the sink as it was.
+   */
+  encodeInto(row: object, sink: ByteSink): void;
+  /** The row as a CSV line ending in '\n' (encodeInto, as text). */
   encode(row: object): string;
 }
 
-type Encode = (v: unknown) => string | undefined;
+/** Bytes [0, size) of buf are written; buf is replaced by a larger one when a row does not fit. */
+export interface ByteSink {
+  buf: Buffer;
+  size: number;
+}
+
+/** Makes room for `n` more bytes (doubling, so a batch is copied O(log n) times). */
+function reserve(sink: ByteSink, n: number): Buffer {
+  const need = sink.size + n;
+  if (need > sink.buf.length) {
+    const grown = Buffer.allocUnsafe(Math.max(need, 2 * sink.buf.length, 256));
+    sink.buf.copy(grown, 0, 0, sink.size);
+    sink.buf = grown;
+  }
+  return sink.buf;
+}
+
+/** Writes a string that is known to be ASCII without quoting (numbers, NULL markers). */
+function writeAscii(sink: ByteSink, s: string): void {
+  const buf = reserve(sink, s.length);
+  let o = sink.size;
+  for (let i = 0; i < s.length; i++) buf[o++] = s.charCodeAt(i);
+  sink.size = o;
+}
+
+/** A non-negative safe integer as decimal digits. */
+function writeUint(sink: ByteSink, n: number): void {
+  if (n < 10) {
+    reserve(sink, 1)[sink.size++] = 48 + n;
+    return;
+  }
+  let digits = 1;
+  for (let p = 10; p <= n && digits < 16; p *= 10) digits++;
+  if (digits === 16) {
+    writeAscii(sink, String(n));
+    return;
+  }
+  const buf = reserve(sink, digits);
+  let o = sink.size + digits;
+  sink.size = o;
+  while (n >= 10) {
+    const q = Math.floor(n / 10);
+    buf[--o] = 48 + (n - q * 10);
+    n = q;
+  }
+  buf[--o] = 48 + n;
+}
+
+function writeInt(sink: ByteSink, n: number): void {
+  if (n < 0) {
+    reserve(sink, 1)[sink.size++] = 45;
+    writeUint(sink, -n);
+  } else writeUint(sink, n);
+}
+
+/** A CSV field: the string in double quotes, inner double quotes doubled. */
+function writeCsvString(sink: ByteSink, s: string): void {
+  const len = s.length;
+  // ASCII: at most two bytes a char (a doubled quote) plus the two quotes.
+  const buf = reserve(sink, 2 * len + 2);
+  const start = sink.size;
+  let o = start;
+  buf[o++] = 34;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      // Not ASCII: let Buffer do the UTF-8 (up to 3 bytes a UTF-16 unit, quotes doubled).
+      const q = csvString(s);
+      reserve(sink, 3 * q.length);
+      sink.size = start + sink.buf.write(q, start, 'utf8');
+      return;
+    }
+    if (c === 34) buf[o++] = 34;
+    buf[o++] = c;
+  }
+  buf[o++] = 34;
+  sink.size = o;
+}
+
+/** Writes the value's field and returns true, or returns false when the value does not fit the type. */
+type Encode = (v: unknown, sink: ByteSink) => boolean;
 
 interface ColumnCodec {
   name: string;
   type: string;
-  /** Undefined result = value does not fit the type. */
   encode: Encode;
   /** What an absent value becomes ('' lets ClickHouse apply the DEFAULT; '\\N' is NULL). */
   absent: string | undefined;
@@ -65,10 +149,16 @@ function unwrap(type: string, wrapper: string): string | undefined {
   return type.startsWith(prefix) && type.endsWith(')') ? type.slice(prefix.length, -1) : undefined;
 }
 
-/** Builds the encoder for a ClickHouse type; undefined when the writer does not support the type. */
-function encoderFor(type: string, quoted: boolean): Encode | undefined {
+/** A value as the text of its field; undefined = the value does not fit the type. */
+type TextEncode = (v: unknown) => string | undefined;
+
+/**
+ * Builds the text encoder for a ClickHouse type (`quoted`: as an element inside an array field);
+ * undefined when the writer does not support the type.
+ */
+function textEncoderFor(type: string, quoted: boolean): TextEncode | undefined {
   const lc = unwrap(type, 'LowCardinality');
-  if (lc) return encoderFor(lc, quoted);
+  if (lc) return textEncoderFor(lc, quoted);
   if (type === 'String' || type === 'UUID' || type.startsWith('FixedString(')) {
     const uuid = type === 'UUID';
     const fixed = type.startsWith('FixedString(') ? Number(type.slice(12, -1)) : 0;
@@ -126,14 +216,14 @@ function encoderFor(type: string, quoted: boolean): Encode | undefined {
   }
   const nullable = unwrap(type, 'Nullable');
   if (nullable) {
-    const inner = encoderFor(nullable, quoted);
+    const inner = textEncoderFor(nullable, quoted);
     if (!inner) return undefined;
     const nul = quoted ? 'NULL' : '\\N';
     return (v) => (v === null || v === undefined ? nul : inner(v));
   }
   const arr = unwrap(type, 'Array');
   if (arr && !quoted) {
-    const inner = encoderFor(arr, true);
+    const inner = textEncoderFor(arr, true);
     if (!inner) return undefined;
     return (v) => {
       if (!Array.isArray(v)) return undefined;
@@ -147,6 +237,75 @@ function encoderFor(type: string, quoted: boolean): Encode | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * Builds the byte encoder of a CSV field: the common types write their bytes straight into the sink,
+ * the rest (arrays, dates, decimals…) go through their text. Same output as the text encoder.
+ */
+function fieldEncoderFor(type: string): Encode | undefined {
+  const lc = unwrap(type, 'LowCardinality');
+  if (lc) return fieldEncoderFor(lc);
+  if (type === 'String') {
+    return (v, sink) => {
+      if (typeof v !== 'string') return false;
+      writeCsvString(sink, v);
+      return true;
+    };
+  }
+  const range = INT_RANGES[type];
+  if (range) {
+    const [min, max] = range;
+    const text = textEncoderFor(type, false)!;
+    return (v, sink) => {
+      if (typeof v === 'number') {
+        if (!Number.isInteger(v) || v < min || v > max) return false;
+        writeInt(sink, v);
+        return true;
+      }
+      const t = text(v);
+      if (t === undefined) return false;
+      writeAscii(sink, t);
+      return true;
+    };
+  }
+  if (type.startsWith('DateTime64(')) {
+    return (v, sink) => {
+      const ms = toMs(v);
+      if (ms === undefined) return false;
+      // seconds.fraction parses the same whatever the column's precision.
+      const sec = Math.floor(ms / 1000);
+      const frac = ms - sec * 1000;
+      writeUint(sink, sec);
+      const buf = reserve(sink, 4);
+      const o = sink.size;
+      buf[o] = 46;
+      buf[o + 1] = 48 + Math.floor(frac / 100);
+      buf[o + 2] = 48 + (Math.floor(frac / 10) % 10);
+      buf[o + 3] = 48 + (frac % 10);
+      sink.size = o + 4;
+      return true;
+    };
+  }
+  const nullable = unwrap(type, 'Nullable');
+  if (nullable) {
+    const inner = fieldEncoderFor(nullable);
+    if (!inner) return undefined;
+    return (v, sink) => {
+      if (v !== null && v !== undefined) return inner(v, sink);
+      writeAscii(sink, '\\N');
+      return true;
+    };
+  }
+  const text = textEncoderFor(type, false);
+  if (!text) return undefined;
+  return (v, sink) => {
+    const t = text(v);
+    if (t === undefined) return false;
+    reserve(sink, 3 * t.length);
+    sink.size += sink.buf.write(t, sink.size, 'utf8');
+    return true;
+  };
 }
 
 function describe(v: unknown): string {
@@ -170,7 +329,7 @@ export function compileRowCodec(table: string, columns: readonly ColumnInfo[]): 
       skipped.add(c.name);
       continue;
     }
-    const enc = encoderFor(c.type, false);
+    const enc = fieldEncoderFor(c.type);
     const nullable = c.type.startsWith('Nullable(') || c.type.startsWith('LowCardinality(Nullable(');
     const absent = nullable ? '\\N' : c.defaultKind === 'DEFAULT' ? '' : undefined;
     codecs.push({
@@ -186,29 +345,25 @@ export function compileRowCodec(table: string, columns: readonly ColumnInfo[]): 
   }
   const names = new Set(codecs.map((c) => c.name));
   const n = codecs.length;
-  return {
-    table,
-    columns: codecs.map((c) => c.name),
-    encode(row: object): string {
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-        throw invalid(table, '(row)', `expected an object, got ${describe(row)}`);
-      }
-      const r = row as Record<string, unknown>;
-      let line = '';
+  const encodeInto = (row: object, sink: ByteSink): void => {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw invalid(table, '(row)', `expected an object, got ${describe(row)}`);
+    }
+    const r = row as Record<string, unknown>;
+    const start = sink.size;
+    try {
       let present = 0;
       for (let i = 0; i < n; i++) {
         const c = codecs[i];
+        if (i > 0) reserve(sink, 1)[sink.size++] = 44;
         const v = r[c.name];
-        let field: string | undefined;
         if (v === undefined) {
-          field = c.absent;
-          if (field === undefined) throw invalid(table, c.name, `missing (${c.type})`);
+          if (c.absent === undefined) throw invalid(table, c.name, `missing (${c.type})`);
+          writeAscii(sink, c.absent);
         } else {
           present++;
-          field = c.encode(v);
-          if (field === undefined) throw invalid(table, c.name, `expected ${c.type}, got ${describe(v)}`);
+          if (!c.encode(v, sink)) throw invalid(table, c.name, `expected ${c.type}, got ${describe(v)}`);
         }
-        line += i === 0 ? field : `,${field}`;
       }
       // More own keys than known columns present = a typo or a column that does not exist.
       const keys = Object.keys(r);
@@ -223,7 +378,22 @@ export function compileRowCodec(table: string, columns: readonly ColumnInfo[]): 
           }
         }
       }
-      return `${line}\n`;
+      reserve(sink, 1)[sink.size++] = 10;
+    } catch (err) {
+      // A rejected row leaves nothing behind: the batch it was going into stays whole.
+      sink.size = start;
+      throw err;
+    }
+  };
+  const scratch: ByteSink = { buf: Buffer.allocUnsafe(1024), size: 0 };
+  return {
+    table,
+    columns: codecs.map((c) => c.name),
+    encodeInto,
+    encode(row: object): string {
+      scratch.size = 0;
+      encodeInto(row, scratch);
+      return scratch.buf.toString('utf8', 0, scratch.size);
     },
   };
 }

@@ -37,7 +37,7 @@ const TTL_TABLES: Record<string, string> = {
 type CsvInserter = (
   table: string,
   columns: readonly string[],
-  body: string,
+  body: string | Uint8Array,
   settings: Record<string, string | number>,
 ) => Promise<void>;
 
@@ -46,7 +46,7 @@ interface ChdbRawInsert {
     rawInsert(params: {
       table: string;
       columns: readonly string[];
-      values: Buffer;
+      values: Uint8Array | string;
       format: 'CSV';
       settings: Record<string, string | number>;
     }): Promise<unknown>;
@@ -71,8 +71,12 @@ function connect(config: StoreConfig): {
       client,
       // The body travels as the statement's inline data over HTTP.
       insertCsv: async (table, columns, body, settings) => {
+        const text =
+          typeof body === 'string'
+            ? body
+            : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
         await client.command({
-          query: `INSERT INTO ${table} (${columns.join(', ')}) FORMAT CSV\n${body}`,
+          query: `INSERT INTO ${table} (${columns.join(', ')}) FORMAT CSV\n${text}`,
           clickhouse_settings: settings,
         });
       },
@@ -96,7 +100,7 @@ function connect(config: StoreConfig): {
         await raw.rawInsert({
           table,
           columns,
-          values: Buffer.from(body),
+          values: typeof body === 'string' ? Buffer.from(body) : body,
           format: 'CSV',
           settings: { ...(DEFAULT_SETTINGS as Record<string, string | number>), ...settings },
         });

@@ -39,8 +39,13 @@ export interface Store {
    * insert twice; without one each call is its own block.
    */
   insert(table: string, rows: readonly object[], opts?: { dedupToken?: string }): Promise<void>;
-  /** Inserts a pre-encoded CSV body for the given columns (the writer's path; see row-codec.ts). */
-  insertCsv(table: string, columns: readonly string[], body: string, dedupToken: string): Promise<void>;
+  /** Inserts a pre-encoded CSV body (text or UTF-8 bytes) for the given columns (the writer's path; see row-codec.ts). */
+  insertCsv(
+    table: string,
+    columns: readonly string[],
+    body: string | Uint8Array,
+    dedupToken: string,
+  ): Promise<void>;
   /** Columns of each table of the database, as loaded after migrations (or the last refreshSchema). */
   columns(table: string): readonly ColumnInfo[] | undefined;
   refreshSchema(): Promise<void>;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { backoffMs } from './backoff.ts';
-import { compileRowCodec, type RowCodec } from './row-codec.ts';
-import { createSpill, type SpilledBatch } from './spill.ts';
+import { type ByteSink, compileRowCodec, type RowCodec } from './row-codec.ts';
+import { createSpill } from './spill.ts';
 import type { Store, TableName } from './types.ts';
 
 export interface WriterOptions {
@@ -11,8 +11,14 @@ export interface WriterOptions {
   logger: Logger;
   /** Folder of the spill file (batches the store could not take, replayed when it returns). */
   spillDir: string;
-  /** Rows per insert (per table). */
+  /** Rows per insert (per table); a batch this full goes as soon as an insert slot is free. */
   batchRows?: number;
+  /**
+   * While every insert slot is busy a full batch keeps growing, up to this many rows (default 4 × batchRows):
+   * under load inserts get bigger, so the per-insert work of ClickHouse (parts, views, merges) is spread
+   * over more rows, instead of waiting in the queue as more small batches.
+   */
+  maxBatchRows?: number;
   /** A partly filled batch is sent after this long. */
   flushMs?: number;
   /** Rows held in memory (buffered + being inserted) before write() pushes back. */
@@ -59,15 +65,24 @@ export interface Writer {
   stats(): WriterStats;
 }
 
-interface TableBuffer {
+/** The open batch of one table: its rows' CSV bytes are [0, size) of buf. */
+interface TableBuffer extends ByteSink {
   codec: RowCodec;
-  body: string;
   rows: number;
 }
 
-interface Batch extends SpilledBatch {
+interface Batch {
+  table: string;
+  columns: readonly string[];
+  token: string;
+  rows: number;
+  /** The CSV bytes; handed to the store as they are (no copy), turned into text only when spilled. */
+  body: Buffer;
   done: () => void;
 }
+
+/** First chunk of a table's batch; it doubles as rows arrive (row-codec's reserve). */
+const MIN_CHUNK_BYTES = 64 * 1024;
 
 /**
  * The batched writer every stage writes through: per-table batches by size and time, retries with
@@ -78,6 +93,7 @@ export function createWriter(opts: WriterOptions): Writer {
   const { store } = opts;
   const logger = opts.logger.child({ stage: 'store', component: 'writer' });
   const batchRows = opts.batchRows ?? 20_000;
+  const maxBatchRows = Math.max(batchRows, opts.maxBatchRows ?? 4 * batchRows);
   const flushMs = opts.flushMs ?? 1_000;
   const maxBufferedRows = opts.maxBufferedRows ?? 200_000;
   const spillAfterMs = opts.spillAfterMs ?? 5_000;
@@ -131,7 +147,12 @@ export function createWriter(opts: WriterOptions): Writer {
         details: { table },
       });
     }
-    buf = { codec: compileRowCodec(table, columns), body: '', rows: 0 };
+    buf = {
+      codec: compileRowCodec(table, columns),
+      buf: Buffer.allocUnsafe(MIN_CHUNK_BYTES),
+      size: 0,
+      rows: 0,
+    };
     buffers.set(table, buf);
     return buf;
   };
@@ -149,16 +170,19 @@ export function createWriter(opts: WriterOptions): Writer {
       columns: buf.codec.columns,
       token: randomUUID(),
       rows: buf.rows,
-      body: buf.body,
+      body: buf.buf.subarray(0, buf.size),
       done,
     });
-    buf.body = '';
+    // The batch keeps its bytes until inserted: the next batch starts in a fresh chunk, sized like this one.
+    buf.buf = Buffer.allocUnsafe(Math.max(MIN_CHUNK_BYTES, buf.size + (buf.size >>> 3)));
+    buf.size = 0;
     buf.rows = 0;
   };
 
   const spillBatch = async (b: Batch) => {
     try {
-      await spill.append({ table: b.table, columns: b.columns, token: b.token, rows: b.rows, body: b.body });
+      const body = b.body.toString('utf8');
+      await spill.append({ table: b.table, columns: b.columns, token: b.token, rows: b.rows, body });
       s.spilledRows += b.rows;
       s.spilledBatches++;
       spillPending = true;
@@ -237,8 +261,15 @@ export function createWriter(opts: WriterOptions): Writer {
       return;
     }
     if (Date.now() < retryAt) return;
+    // Batches that grew past batchRows while every slot was busy go now.
+    for (const buf of buffers.values()) {
+      if (buf.rows >= batchRows && inflight + queue.length < maxInflight) cut(buf);
+    }
     while (inflight < maxInflight && queue.length > 0) void send(queue.shift()!);
   }
+
+  /** An insert could start right now (no outage, no backoff, a free slot nobody queued for). */
+  const slotFree = () => !outage && inflight + queue.length < maxInflight && Date.now() >= retryAt;
 
   const replayFiles = async () => {
     // Cleared first: a batch spilled while this replay runs sets it again.
@@ -313,17 +344,15 @@ export function createWriter(opts: WriterOptions): Writer {
         });
       }
       const buf = bufferFor(table);
-      let line: string;
       try {
-        line = buf.codec.encode(row);
+        buf.codec.encodeInto(row, buf);
       } catch (err) {
         s.rejectedRows++;
         throw err;
       }
-      buf.body += line;
       buf.rows++;
       buffered++;
-      if (buf.rows >= batchRows) {
+      if (buf.rows >= batchRows && (buf.rows >= maxBatchRows || slotFree())) {
         cut(buf);
         pump();
       }

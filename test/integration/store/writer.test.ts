@@ -56,6 +56,36 @@ test('rows are batched per table by size and by time', async () => {
   }
 });
 
+test('while every insert slot is busy a full batch keeps growing up to maxBatchRows instead of queueing', async () => {
+  const store = await openStore(data.dir, { database: 'w_grow' });
+  const writer = createWriter({
+    store,
+    logger,
+    spillDir: join(data.dir, 'spill-grow'),
+    batchRows: 10,
+    maxBatchRows: 100,
+    maxInflight: 1,
+    spillAfterMs: 60_000,
+    maxBackoffMs: 50,
+  });
+  try {
+    // The first 10 rows go at once and fail: the slot stays taken (retrying with backoff) while 300 more arrive.
+    await outage(store);
+    for (let i = 0; i < 310; i++) writer.write('decisions', buildDecision({ sid: `g${i}` }));
+    // Three batches of 100 wait behind the one in flight.
+    assert.equal(writer.stats().queuedBatches, 3);
+    await recover(store);
+    await writer.flush();
+    assert.equal(await count(store, 'decisions'), 310);
+    // 10 + 3 × 100 rows, not 31 batches of 10.
+    assert.equal(writer.stats().insertedBatches, 4);
+    assert.equal(writer.stats().insertedRows, 310);
+  } finally {
+    await writer.close();
+    await store.close();
+  }
+});
+
 test('awkward strings round-trip through the writer unchanged', async () => {
   const store = await openStore(data.dir, { database: 'w_strings' });
   const writer = createWriter({ store, logger, spillDir: join(data.dir, 'spill-strings') });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createRandom } from '../../../bench/lib/random.ts';
 import { isAppError } from '../../../src/errors.ts';
-import { compileRowCodec } from '../../../src/store/row-codec.ts';
+import { type ByteSink, compileRowCodec } from '../../../src/store/row-codec.ts';
 import type { ColumnInfo } from '../../../src/store/types.ts';
 
 const col = (name: string, type: string, defaultKind = ''): ColumnInfo => ({ name, type, defaultKind });
@@ -128,4 +129,103 @@ test('a non-object row is rejected rather than crashing', () => {
       (err: unknown) => isAppError(err, 'STORE_ROW_INVALID'),
     );
   }
+});
+
+// The text of each field the straightforward way (String(), template strings), to check the byte encoder against.
+const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('utf8');
+const reference = {
+  csv: (s: string) => `"${s.replaceAll('"', '""')}"`,
+  ts: (ms: number) => `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`,
+};
+
+test('rows written as bytes are the same UTF-8 as their text, for seeded awkward values', () => {
+  const SEED = 20261123;
+  const rnd = createRandom(SEED);
+  const codec = compileRowCodec('t', [
+    col('ts', "DateTime64(3, 'UTC')"),
+    col('s', 'String'),
+    col('lc', 'LowCardinality(String)'),
+    col('n', 'Nullable(String)'),
+    col('i64', 'Int64'),
+    col('u32', 'UInt32'),
+    col('i8', 'Int8'),
+    col('f', 'Float64'),
+    col('d', 'UInt8', 'DEFAULT'),
+  ]);
+  const alphabet = [
+    'a',
+    'Z',
+    '0',
+    ' ',
+    ',',
+    '"',
+    "'",
+    '\\',
+    '\n',
+    '\r',
+    '\t',
+    'é',
+    'Я',
+    '€',
+    '🛑',
+    '\u0000',
+    '\ud800',
+  ];
+  const str = () => {
+    let s = '';
+    for (let k = rnd.int(0, 12); k > 0; k--) s += rnd.pick(alphabet);
+    return s;
+  };
+  const sink: ByteSink = { buf: Buffer.alloc(16), size: 0 };
+  let want = '';
+  for (let i = 0; i < 2000; i++) {
+    const ms = rnd.int(0, 99_999_999_999_999);
+    const row = {
+      ts: ms,
+      s: str(),
+      lc: str(),
+      n: rnd.chance(0.3) ? null : str(),
+      i64: rnd.pick([
+        0,
+        -1,
+        Number.MAX_SAFE_INTEGER,
+        Number.MIN_SAFE_INTEGER,
+        rnd.int(-1e15, 1e15),
+        rnd.int(-99, 99),
+      ]),
+      u32: rnd.pick([0, 9, 10, 99, 100, 4_294_967_295, rnd.int(0, 4_294_967_295)]),
+      i8: rnd.int(-128, 127),
+      f: rnd.pick([0, -0.5, 1e-7, 123.456, rnd.range(-1e20, 1e20)]),
+      d: rnd.chance(0.5) ? undefined : rnd.int(0, 255),
+    };
+    codec.encodeInto(row, sink);
+    const fields = [
+      reference.ts(ms),
+      reference.csv(row.s),
+      reference.csv(row.lc),
+      row.n === null ? '\\N' : reference.csv(row.n),
+      String(row.i64),
+      String(row.u32),
+      String(row.i8),
+      String(row.f),
+      row.d === undefined ? '' : String(row.d),
+    ];
+    want += `${fields.join(',')}\n`;
+    // Through UTF-8 as the insert sees it (a lone surrogate becomes U+FFFD either way).
+    assert.equal(codec.encode(row), utf8(`${fields.join(',')}\n`), `seed ${SEED}, row ${i}`);
+  }
+  assert.deepEqual(sink.buf.subarray(0, sink.size), Buffer.from(want, 'utf8'), `seed ${SEED}`);
+});
+
+test('a rejected row leaves the bytes already written untouched', () => {
+  const codec = compileRowCodec('decisions', decisionColumns);
+  const sink: ByteSink = { buf: Buffer.alloc(8), size: 0 };
+  codec.encodeInto(buildRow({ sid: 'first' }), sink);
+  const before = sink.buf.toString('utf8', 0, sink.size);
+  // Fails on the last columns, after the first fields were written.
+  rejects(() => codec.encodeInto(buildRow({ sid: 'x'.repeat(500), score: 'high' }), sink), 'score');
+  rejects(() => codec.encodeInto(buildRow({ typo: 1 }), sink), 'typo');
+  assert.equal(sink.buf.toString('utf8', 0, sink.size), before);
+  codec.encodeInto(buildRow({ sid: 'second' }), sink);
+  assert.equal(sink.buf.toString('utf8', 0, sink.size), before + codec.encode(buildRow({ sid: 'second' })));
 });
