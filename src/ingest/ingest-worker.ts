@@ -7,10 +7,11 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createMatcher, type PackedFenceChange, unpackFences } from '../geo/index.ts';
 import { REDACT_PATHS } from '../logger.ts';
-import type { FootfallVisit, PresenceEvent } from '../presence/index.ts';
+import type { FootfallVisit } from '../presence/index.ts';
 import { createPingDecoder } from './decode.ts';
 import { createPingPipeline } from './pipeline.ts';
 import type { InvalidPingReason, Ping } from './types.ts';
+import { createEventCollector, createRowCollector } from './worker-columns.ts';
 import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 const port = parentPort!;
@@ -27,14 +28,14 @@ const logger = pino(
   { write: (line: string) => post({ t: 'log', line }) },
 );
 
-let events: PresenceEvent[] = [];
-let rows: FootfallVisit[] = [];
+const events = createEventCollector();
+const rows = createRowCollector();
 const matcher = createMatcher();
 const pipeline = createPingPipeline({
   matcher,
-  sink: { onEvent: (e) => void events.push(e) },
+  sink: { onEvent: (e) => events.push(e) },
   presence: init.presence,
-  writer: init.footfall ? { write: (_table, row) => void rows.push(row as FootfallVisit) } : undefined,
+  writer: init.footfall ? { write: (_table, row) => rows.push(row as FootfallVisit) } : undefined,
   registry: new Registry(),
   logger,
   sweepEveryMs: init.sweepEveryMs,
@@ -60,9 +61,15 @@ const reject = (i: number, why: InvalidPingReason) => {
 };
 
 const answer = (valid: number) => {
-  post({ t: 'done', events, rows, invalidAt, invalidWhy, valid, counters: counters() });
-  events = [];
-  rows = [];
+  post({
+    t: 'done',
+    events: events.take(),
+    rows: rows.take(),
+    invalidAt,
+    invalidWhy,
+    valid,
+    counters: counters(),
+  });
   invalidAt = [];
   invalidWhy = [];
 };

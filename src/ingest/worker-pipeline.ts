@@ -9,6 +9,7 @@ import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
 import type { FootfallWriter, PipelineStats } from './pipeline.ts';
 import { packRawBatch, type RawMessage } from './raw-batch.ts';
 import type { InvalidPingReason, Ping, PingHandler } from './types.ts';
+import { eventAt, rowAt } from './worker-columns.ts';
 import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 /** What became of one raw batch: how many pings were valid, and which messages were rejected and why. */
@@ -43,7 +44,11 @@ export interface WorkerPipelineDeps {
   logger: Logger;
   /** See PingPipelineDeps.sweepEveryMs. */
   sweepEveryMs?: number;
-  /** Pings queued to the worker beyond which the source is told to wait (default 65 536). */
+  /**
+   * Pings queued to the worker beyond which the source is told to wait (default 262 144: about a
+   * second of the worker's work, so it never runs dry while kafkajs fetches and decodes the next
+   * fetch's record batches, which at 32 MB per fetch takes the main thread a good part of a second).
+   */
   maxQueuedPings?: number;
 }
 
@@ -95,7 +100,7 @@ function startWorker(init: WorkerInit): Worker {
 export function createWorkerPipeline(deps: WorkerPipelineDeps): WorkerPipeline {
   const { sink, writer } = deps;
   const logger = deps.logger.child({ stage: 'ingest', thread: 'worker' });
-  const maxQueued = deps.maxQueuedPings ?? 65_536;
+  const maxQueued = deps.maxQueuedPings ?? 262_144;
   let counters: WorkerCounters = { pings: 0, failed: 0, partitions: 0, tracked: 0, visits: 0 };
   const metrics = createIngestMetrics(deps.registry, {
     tracked: () => counters.tracked,
@@ -144,14 +149,16 @@ export function createWorkerPipeline(deps: WorkerPipelineDeps): WorkerPipeline {
   };
 
   const handOver = (r: Extract<WorkerReply, { t: 'done' }>) => {
-    for (const e of r.events) {
+    const { events, rows } = r;
+    for (let i = 0; i < events.n; i++) {
+      const e = eventAt(events, i);
       metrics.event(e.kind);
       sink.onEvent(e);
     }
-    if (writer === undefined || r.rows.length === 0) return;
+    if (writer === undefined || rows.n === 0) return;
     const waits: Promise<void>[] = [];
-    for (const row of r.rows) {
-      const w = writer.write(FOOTFALL_TABLE, row);
+    for (let i = 0; i < rows.n; i++) {
+      const w = writer.write(FOOTFALL_TABLE, rowAt(rows, i));
       if (w !== undefined) waits.push(w);
     }
     if (waits.length === 0) return;

@@ -1,10 +1,11 @@
 // Messages between the ingest worker (src/ingest/ingest-worker.ts) and its main-thread side
 // (src/ingest/worker-pipeline.ts). Every job gets exactly one `done` answer, in the order sent.
 import type { PackedFenceChange } from '../geo/index.ts';
-import type { FootfallVisit, PresenceEvent, PresenceOptions } from '../presence/index.ts';
+import type { PresenceOptions } from '../presence/index.ts';
 import type { PingDecoderOptions } from './decode.ts';
 import type { RawBatch } from './raw-batch.ts';
 import type { InvalidPingReason, Ping } from './types.ts';
+import type { EventColumns, RowColumns } from './worker-columns.ts';
 
 /** `workerData` of the ingest worker. */
 export interface WorkerInit {
@@ -36,8 +37,8 @@ export interface WorkerCounters {
 export type WorkerReply =
   | {
       t: 'done';
-      events: PresenceEvent[];
-      rows: FootfallVisit[];
+      events: EventColumns;
+      rows: RowColumns;
       /** Message indices (raw jobs) or ping indices (ping jobs) that were rejected, and why. */
       invalidAt: number[];
       invalidWhy: InvalidPingReason[];
