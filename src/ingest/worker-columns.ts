@@ -99,7 +99,7 @@ export function eventAt(c: EventColumns, i: number): PresenceEvent {
     dwellMs: c.dwellMs[i],
   };
   const th = c.thresholdMs[i];
-  if (th === th) e.thresholdMs = th;
+  if (!Number.isNaN(th)) e.thresholdMs = th;
   const cause = c.cause[i];
   if (cause !== 0) e.cause = EXIT_CAUSES[cause - 1];
   return e;
