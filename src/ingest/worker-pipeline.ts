@@ -183,6 +183,10 @@ export function createWorkerPipeline(deps: WorkerPipelineDeps): WorkerPipeline {
     if (head === jobs.length) {
       jobs.length = 0;
       head = 0;
+    } else if (head >= 1_024) {
+      // Under sustained load the queue never empties: drop the answered jobs now and then.
+      jobs.splice(0, head);
+      head = 0;
     }
     counters = r.counters;
     queuedPings -= job.pings;
@@ -280,6 +284,8 @@ function relog(logger: Logger, line: string) {
       time: _time,
       pid: _pid,
       hostname: _host,
+      // the main logger's child adds its own stage
+      stage: _stage,
       ...fields
     } = JSON.parse(line) as {
       level: number;
