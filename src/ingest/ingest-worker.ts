@@ -11,7 +11,7 @@ import type { FootfallVisit } from '../presence/index.ts';
 import { createPingDecoder } from './decode.ts';
 import { createPingPipeline } from './pipeline.ts';
 import type { InvalidPingReason, Ping } from './types.ts';
-import { createEventCollector, createRowCollector } from './worker-columns.ts';
+import { createOutputCollector } from './worker-columns.ts';
 import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 const port = parentPort!;
@@ -28,14 +28,13 @@ const logger = pino(
   { write: (line: string) => post({ t: 'log', line }) },
 );
 
-const events = createEventCollector();
-const rows = createRowCollector();
+const outputs = createOutputCollector();
 const matcher = createMatcher();
 const pipeline = createPingPipeline({
   matcher,
-  sink: { onEvent: (e) => events.push(e) },
+  sink: { onEvent: (e) => outputs.event(e) },
   presence: init.presence,
-  writer: init.footfall ? { write: (_table, row) => rows.push(row as FootfallVisit) } : undefined,
+  writer: init.footfall ? { write: (_table, row) => outputs.row(row as FootfallVisit) } : undefined,
   registry: new Registry(),
   logger,
   sweepEveryMs: init.sweepEveryMs,
@@ -63,8 +62,7 @@ const reject = (i: number, why: InvalidPingReason) => {
 const answer = (valid: number) => {
   post({
     t: 'done',
-    events: events.take(),
-    rows: rows.take(),
+    out: outputs.take(),
     invalidAt,
     invalidWhy,
     valid,

@@ -149,16 +149,16 @@ export function createWorkerPipeline(deps: WorkerPipelineDeps): WorkerPipeline {
   };
 
   const handOver = (r: Extract<WorkerReply, { t: 'done' }>) => {
-    const { events, rows } = r;
-    for (let i = 0; i < events.n; i++) {
-      const e = eventAt(events, i);
+    const { out } = r;
+    for (let i = 0; i < out.events.n; i++) {
+      const e = eventAt(out, i);
       metrics.event(e.kind);
       sink.onEvent(e);
     }
-    if (writer === undefined || rows.n === 0) return;
+    if (writer === undefined || out.rows.n === 0) return;
     const waits: Promise<void>[] = [];
-    for (let i = 0; i < rows.n; i++) {
-      const w = writer.write(FOOTFALL_TABLE, rowAt(rows, i));
+    for (let i = 0; i < out.rows.n; i++) {
+      const w = writer.write(FOOTFALL_TABLE, rowAt(out, i));
       if (w !== undefined) waits.push(w);
     }
     if (waits.length === 0) return;

@@ -5,7 +5,7 @@ import type { PresenceOptions } from '../presence/index.ts';
 import type { PingDecoderOptions } from './decode.ts';
 import type { RawBatch } from './raw-batch.ts';
 import type { InvalidPingReason, Ping } from './types.ts';
-import type { EventColumns, RowColumns } from './worker-columns.ts';
+import type { WorkerOutputs } from './worker-columns.ts';
 
 /** `workerData` of the ingest worker. */
 export interface WorkerInit {
@@ -37,8 +37,7 @@ export interface WorkerCounters {
 export type WorkerReply =
   | {
       t: 'done';
-      events: EventColumns;
-      rows: RowColumns;
+      out: WorkerOutputs;
       /** Message indices (raw jobs) or ping indices (ping jobs) that were rejected, and why. */
       invalidAt: number[];
       invalidWhy: InvalidPingReason[];
