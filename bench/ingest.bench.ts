@@ -1,5 +1,7 @@
 // Ping ingest: broker → decode → match (100k fences) → presence on one process, against the raw
-// kafkajs consume + JSON.parse ceiling measured in the same run over the same topic.
+// kafkajs consume + JSON.parse ceiling measured in the same run over the same topic. Two paths: the
+// ingest worker (decode → match → presence in a worker thread; the service's default) and in-process
+// (all on the main thread, INGEST_WORKER=false).
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -8,12 +10,15 @@ import {
   createKafkaPingSource,
   createPingDecoder,
   createPingPipeline,
+  createWorkerPipeline,
   type Ping,
+  type RawMessage,
 } from '../src/ingest/index.ts';
 import { createPresenceTracker, presenceOptions } from '../src/presence/index.ts';
 import { startKafkaMock } from '../test/helpers/kafka-mock/index.ts';
 import { generateFences, generatePings } from './lib/geo-workload.ts';
 import { createRandom } from './lib/random.ts';
+import { cpuSince, threadCpu } from './lib/thread-cpu.ts';
 
 const SEED = Number(process.env.SEED ?? 42);
 const FENCES = Number(process.env.FENCES ?? 100_000);
@@ -101,10 +106,14 @@ async function raw(group: string) {
   let n = 0;
   let sum = 0;
   let start = 0;
+  let cpu0 = threadCpu();
   const done = new Promise<number>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
-        if (start === 0) start = performance.now();
+        if (start === 0) {
+          start = performance.now();
+          cpu0 = threadCpu();
+        }
         for (const m of batch.messages) {
           const o = JSON.parse(m.value!.toString());
           sum += o.lat;
@@ -115,8 +124,9 @@ async function raw(group: string) {
     });
   });
   const ms = await done;
+  const cpu = cpuSince(cpu0);
   await consumer.disconnect();
-  return { ms, pps: (AVAILABLE / ms) * 1000, check: sum };
+  return { ms, cpu, pps: (AVAILABLE / ms) * 1000, check: sum };
 }
 
 async function full(group: string) {
@@ -131,6 +141,7 @@ async function full(group: string) {
     logger,
   });
   let start = 0;
+  let cpu0 = threadCpu();
   let seen = 0;
   let resolveDone!: (ms: number) => void;
   const done = new Promise<number>((r) => {
@@ -161,21 +172,93 @@ async function full(group: string) {
       onFailed?: (i: number, e: unknown) => void,
       replay?: boolean,
     ) {
-      if (start === 0) start = performance.now();
+      if (start === 0) {
+        start = performance.now();
+        cpu0 = threadCpu();
+      }
       return pipeline.handle(pings, partition, onFailed, replay);
     },
   };
   await source.start(handler);
   const ms = await done;
+  const cpu = cpuSince(cpu0);
   await source.stop();
   const st = pipeline.stats();
   return {
     ms,
+    cpu,
     pps: (PINGS / ms) * 1000,
     events,
     rows,
     failed: st.failed,
     invalid: pipeline.metrics.invalidCounts(),
+  };
+}
+
+// The worker's matcher gets the fences the way the service forwards them; built once for all rounds.
+t = performance.now();
+let workerEvents = 0;
+let workerRows = 0;
+const workerPipeline = createWorkerPipeline({
+  sink: { onEvent: () => void workerEvents++ },
+  presence: presenceOptions({ dwellMs: [10 * 60_000] }),
+  writer: { write: () => void workerRows++ },
+  registry: new Registry(),
+  logger,
+});
+workerPipeline.fences({ op: 'replace', fences: matcher.snapshot().fences });
+await workerPipeline.ready;
+console.log(`  ingest worker started with ${fmt(FENCES)} fences in ${fmt(performance.now() - t)} ms`);
+
+/** The ingest worker path: kafkajs on this thread, decode → match → presence in the worker. */
+async function worker(group: string) {
+  const events0 = workerEvents;
+  const rows0 = workerRows;
+  const failed0 = workerPipeline.stats().failed;
+  let start = 0;
+  let cpu0 = threadCpu();
+  let seen = 0;
+  let resolveDone!: (ms: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const source = createKafkaPingSource({
+    kafka,
+    topic: 'pings',
+    dlqTopic: 'pings-dlq',
+    groupId: group,
+    decoder: createPingDecoder(),
+    metrics: workerPipeline.metrics,
+    logger,
+    fromBeginning: true,
+    consumer: CONSUMER,
+    onCommitted: (c) => {
+      seen += c.valid + c.invalid;
+      if (seen >= AVAILABLE) resolveDone(performance.now() - start);
+    },
+  });
+  // The clock starts at the first batch handed over.
+  const handler = {
+    ...workerPipeline,
+    submit(messages: readonly RawMessage[], partition: number, replay: boolean) {
+      if (start === 0) {
+        start = performance.now();
+        cpu0 = threadCpu();
+      }
+      return workerPipeline.submit(messages, partition, replay);
+    },
+  };
+  await source.start(handler);
+  const ms = await done;
+  const cpu = cpuSince(cpu0);
+  await source.stop();
+  return {
+    ms,
+    cpu,
+    pps: (PINGS / ms) * 1000,
+    events: workerEvents - events0,
+    rows: workerRows - rows0,
+    failed: workerPipeline.stats().failed - failed0,
   };
 }
 
@@ -205,6 +288,28 @@ function inProcess() {
   void pipeline.handle(batch, 0);
   const ms = performance.now() - start;
   return { ms, pps: (PINGS / ms) * 1000, events };
+}
+
+/** The same through the ingest worker: batches of 1,000 messages' bytes, no broker. */
+async function workerNoBroker() {
+  const messages = values.map((v) => ({ key: null, value: Buffer.from(v.value) }));
+  const events0 = workerEvents;
+  const cpu0 = threadCpu();
+  const start = performance.now();
+  let last: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < messages.length; i += 1_000) {
+    // The partitions inProcess() uses: the index of each batch's last message, modulo, and 0 for a tail.
+    const partition = i + 1_000 <= messages.length ? (i + 999) % PARTITIONS : 0;
+    const job = workerPipeline.submit(messages.slice(i, i + 1_000), partition, false);
+    last = job.done;
+    if (job.wait !== undefined) await job.wait;
+  }
+  await last;
+  const ms = performance.now() - start;
+  const cpu = cpuSince(cpu0);
+  workerPipeline.release(Array.from({ length: PARTITIONS }, (_, p) => p));
+  await workerPipeline.flush();
+  return { ms, pps: (PINGS / ms) * 1000, events: workerEvents - events0, cpu };
 }
 
 /** Heap per tracked subscriber: one ping inside a fence each, one open visit. */
@@ -238,28 +343,46 @@ function memoryPerSubscriber() {
   return { tracked: st.tracked, visits: st.visits, bytes: (after - before) / st.tracked };
 }
 
+/** CPU per ping by thread: the figure the shared machine's load does not change much. */
+const perPing = (cpu: { main: number; busiest: number; rest: number }) =>
+  `CPU/ping µs: main ${((cpu.main * 1000) / AVAILABLE).toFixed(2)}, busiest other thread ${((cpu.busiest * 1000) / AVAILABLE).toFixed(2)}, rest ${((cpu.rest * 1000) / AVAILABLE).toFixed(2)}`;
 const results: Array<{ name: string; pps: number }> = [];
 for (let r = 1; r <= ROUNDS; r++) {
   const a = await raw(`raw-${r}`);
   console.log(
-    `  round ${r}: raw kafkajs eachBatch + JSON.parse   ${fmt(a.pps).padStart(9)} pings/s  (${fmt(a.ms)} ms)`,
+    `  round ${r}: raw kafkajs eachBatch + JSON.parse        ${fmt(a.pps).padStart(9)} pings/s  (${fmt(a.ms)} ms; ${perPing(a.cpu)})`,
   );
   const b = await full(`full-${r}`);
   console.log(
-    `  round ${r}: decode → match → presence (+DLQ, commit) ${fmt(b.pps).padStart(9)} pings/s  (${fmt(b.ms)} ms; ${fmt(b.events)} events, ${fmt(b.rows)} footfall rows, ${b.failed} failed)`,
+    `  round ${r}: in-process decode → match → presence    ${fmt(b.pps).padStart(9)} pings/s  (${fmt(b.ms)} ms; ${fmt(b.events)} events, ${fmt(b.rows)} footfall rows, ${b.failed} failed; ${perPing(b.cpu)})`,
   );
-  results.push({ name: 'raw', pps: a.pps }, { name: 'full', pps: b.pps });
+  const w = await worker(`worker-${r}`);
+  console.log(
+    `  round ${r}: ingest worker decode → match → presence ${fmt(w.pps).padStart(9)} pings/s  (${fmt(w.ms)} ms; ${fmt(w.events)} events, ${fmt(w.rows)} footfall rows, ${w.failed} failed; ${perPing(w.cpu)})`,
+  );
+  results.push({ name: 'raw', pps: a.pps }, { name: 'full', pps: b.pps }, { name: 'worker', pps: w.pps });
 }
 const best = (name: string) => Math.max(...results.filter((x) => x.name === name).map((x) => x.pps));
+const share = (name: string) => `${((best(name) / best('raw')) * 100).toFixed(0)}%`;
 console.log(
-  `  best: raw ${fmt(best('raw'))} pings/s, full ${fmt(best('full'))} pings/s = ${((best('full') / best('raw')) * 100).toFixed(0)}% of the raw ceiling`,
+  `  best: raw ${fmt(best('raw'))} pings/s; ingest worker ${fmt(best('worker'))} pings/s = ${share('worker')} of the raw ceiling; in-process ${fmt(best('full'))} pings/s = ${share('full')}`,
 );
-const c = inProcess();
-console.log(
-  `  in-process (no broker) decode → match → presence: ${fmt(c.pps)} pings/s (${fmt(c.events)} events)`,
-);
+
+for (let r = 1; r <= ROUNDS; r++) {
+  const cpu0 = threadCpu();
+  const c = inProcess();
+  const cpu = cpuSince(cpu0);
+  console.log(
+    `  round ${r}: in-process (no broker) decode → match → presence:    ${fmt(c.pps).padStart(9)} pings/s (${fmt(c.events)} events; ${perPing(cpu)})`,
+  );
+  const wc = await workerNoBroker();
+  console.log(
+    `  round ${r}: ingest worker (no broker) decode → match → presence: ${fmt(wc.pps).padStart(9)} pings/s (${fmt(wc.events)} events; ${perPing(wc.cpu)})`,
+  );
+}
 const m = memoryPerSubscriber();
 console.log(
   `  memory: ${fmt(m.bytes)} bytes of heap per tracked subscriber (${fmt(m.tracked)} subscribers, ${fmt(m.visits)} open visits)`,
 );
+await workerPipeline.close();
 await mock.stop();

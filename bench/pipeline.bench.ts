@@ -40,6 +40,8 @@ const BACKLOG = Number(process.env.BACKLOG ?? 1_000_000);
 const RATES = (process.env.RATES ?? '50000,15000').split(',').map(Number);
 const LATENCY_SEC = Number(process.env.LATENCY_SEC ?? 30);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 32);
+// decode → match → presence in the ingest worker (the service's default) or on the main thread
+const INGEST_WORKER = process.env.INGEST_WORKER ?? 'true';
 const SIDS_SEED = 2027;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -54,7 +56,7 @@ const rssTimer = setInterval(sampleRss, 250);
 
 console.log('pipeline benchmark: Kafka → ingest → match → presence → decide → SMPP + ClickHouse');
 console.log(
-  `  seed ${SEED}, subscribers ${fmt(SUBSCRIBERS)} (${fmt(ACTIVE)} moving), fences ${fmt(FENCES)}, campaigns ${CAMPAIGNS}, backlog ${fmt(BACKLOG)} pings, paced ${RATES.map(fmt).join(' and ')} pings/s for ${LATENCY_SEC} s each, partitions ${PARTITIONS}`,
+  `  seed ${SEED}, subscribers ${fmt(SUBSCRIBERS)} (${fmt(ACTIVE)} moving), fences ${fmt(FENCES)}, campaigns ${CAMPAIGNS}, backlog ${fmt(BACKLOG)} pings, paced ${RATES.map(fmt).join(' and ')} pings/s for ${LATENCY_SEC} s each, partitions ${PARTITIONS}, INGEST_WORKER=${INGEST_WORKER}`,
 );
 console.log(
   `  node ${process.version} (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? ''}), ${process.platform}/${process.arch}, pid ${process.pid}`,
@@ -122,6 +124,7 @@ const config = loadConfig({
   KAFKA_GROUP_ID: 'geotrigger-bench',
   KAFKA_FROM_BEGINNING: 'true',
   KAFKA_WARMUP_MESSAGES: '0',
+  INGEST_WORKER,
   PINGS_TOPIC: 'pings',
   DLQ_TOPIC: 'pings-dlq',
   SMPP_ACCOUNTS: JSON.stringify([

@@ -91,6 +91,11 @@ export const configSchema = z.object({
     .describe(
       'On partition assignment, re-read up to this many pings before the committed offset (events muted) to rebuild presence state. 0 = off.',
     ),
+  INGEST_WORKER: bool
+    .default(true)
+    .describe(
+      'Decode, geofence match and presence run in a worker thread (true), leaving the main thread to Kafka, decisions, the writer and SMPP; false: all on the main thread.',
+    ),
   PING_MAX_FUTURE_SEC: int(0, 86_400)
     .default(300)
     .describe('Pings stamped further ahead than this are invalid (s).'),

@@ -51,13 +51,14 @@ import {
 } from './deliver/index.ts';
 import { DEMO_SEED, DEMO_TENANT, demoCampaign, demoMsisdn, demoOptedOut, demoSid } from './demo.ts';
 import { AppError } from './errors.ts';
-import { createMatcher, type FenceLimits, loadCatalogue } from './geo/index.ts';
+import { createMatcher, type FenceChange, type FenceLimits, loadCatalogue } from './geo/index.ts';
 import {
   createFilePingSource,
   createHttpPingSource,
   createKafkaPingSource,
   createPingDecoder,
   createPingPipeline,
+  createWorkerPipeline,
   type PingSource,
 } from './ingest/index.ts';
 import type { Logger } from './logger.ts';
@@ -189,7 +190,9 @@ export async function startService(
       throw new AppError('CONFIG_INVALID', `GEOFENCES_DIR ${config.GEOFENCES_DIR}: ${String(err)}`);
     });
     for (const e of catalogue.errors) log.warn({ error: e }, 'catalogue geofence rejected');
-    const matcher = createMatcher();
+    // With the ingest worker, every fence change is forwarded to the worker's own matcher, in order.
+    let forwardFences: ((c: FenceChange) => void) | undefined;
+    const matcher = createMatcher({ onChange: (c) => forwardFences?.(c) });
 
     // --- segments and profiles ---------------------------------------------------------------------
     const profiles = createProfileStore({ capacity: Math.max(config.PROFILES_CAPACITY, 16) });
@@ -432,18 +435,41 @@ export async function startService(
         await writer.durable();
       },
     };
-    const pipeline = createPingPipeline({
-      matcher,
-      sink: decide,
-      presence: presenceOptionsFromConfig(config),
-      writer,
-      registry,
-      logger,
-    });
-    const decoder = createPingDecoder({
+    const decoderOptions = {
       maxFutureMs: config.PING_MAX_FUTURE_SEC * 1000,
       maxPastMs: config.PING_MAX_AGE_HOURS * 3_600_000,
-    });
+    };
+    const ingestWorker = config.INGEST_WORKER
+      ? createWorkerPipeline({
+          sink: decide,
+          presence: presenceOptionsFromConfig(config),
+          decoder: decoderOptions,
+          writer,
+          registry,
+          logger,
+        })
+      : undefined;
+    if (ingestWorker) {
+      const w = ingestWorker;
+      closers.push({ name: 'ingest-worker', close: () => w.close() });
+      if (matcher.size > 0) w.fences({ op: 'replace', fences: matcher.snapshot().fences });
+      forwardFences = (c) => w.fences(c);
+      await w.ready.catch((err: unknown) => {
+        throw new AppError('INTERNAL', 'the ingest worker did not start', { cause: err });
+      });
+      log.info('ingest: decode, match and presence run in a worker thread');
+    }
+    const pipeline =
+      ingestWorker ??
+      createPingPipeline({
+        matcher,
+        sink: decide,
+        presence: presenceOptionsFromConfig(config),
+        writer,
+        registry,
+        logger,
+      });
+    const decoder = createPingDecoder(decoderOptions);
     const sources: PingSource[] = [];
     const http = createHttpPingSource({ decoder, metrics: pipeline.metrics });
     await http.start(pipeline);
@@ -630,6 +656,7 @@ export async function startService(
         smpp: () => sender.status().accounts.some((a) => a.bound > 0),
       };
       if (config.KAFKA_BROKERS) checks.kafka = () => (kafkaSource?.assigned.length ?? 0) > 0;
+      if (ingestWorker) checks.ingest = () => ingestWorker.failure === undefined;
       return checks;
     }
 

@@ -13,6 +13,14 @@ export {
   type FenceIndexStats,
   fenceNear,
 } from './fence-index.ts';
+export {
+  type FenceChange,
+  type PackedFence,
+  type PackedFenceChange,
+  packFenceChange,
+  packFences,
+  unpackFences,
+} from './fence-transfer.ts';
 export { destination, distanceM, EARTH_RADIUS_M } from './geodesy.ts';
 export { createMatcher, type GeoMatcher, type MatcherOptions, type MatchSnapshot } from './matcher.ts';
 export { fenceCollectionSchema, fenceFeatureSchema, fencePropertiesSchema } from './schema.ts';

@@ -1,4 +1,5 @@
 import { buildFenceIndex, type FenceIndex, type FenceIndexOptions, fenceNear } from './fence-index.ts';
+import type { FenceChange } from './fence-transfer.ts';
 import type { BBox, Fence, FenceSnapshot, Matcher } from './types.ts';
 
 /** What readers use: a complete, immutable view of the fences at one version. */
@@ -20,6 +21,8 @@ export interface MatcherOptions {
   index?: FenceIndexOptions;
   /** Changes accumulate in a small delta index; past this many fences the base is rebuilt. */
   maxDelta?: number;
+  /** Hears every applied change, in order (an ingest worker keeps its own matcher in step with it). */
+  onChange?: (change: FenceChange) => void;
 }
 
 const EMPTY: readonly Fence[] = [];
@@ -147,12 +150,17 @@ export function createMatcher(opts: MatcherOptions = {}): GeoMatcher {
     },
     replaceAll(fences: readonly Fence[]): void {
       rebuild([...fences]);
+      opts.onChange?.({ op: 'replace', fences });
     },
     upsert(fences: readonly Fence[]): void {
-      if (fences.length > 0) change(fences, []);
+      if (fences.length === 0) return;
+      change(fences, []);
+      opts.onChange?.({ op: 'upsert', fences });
     },
     remove(ids: readonly string[]): void {
-      if (ids.some((id) => current.slotOf(id) >= 0)) change([], ids);
+      if (!ids.some((id) => current.slotOf(id) >= 0)) return;
+      change([], ids);
+      opts.onChange?.({ op: 'remove', ids });
     },
     get size() {
       return current.fences.length;

@@ -21,18 +21,29 @@ export interface PingDecoder {
    * it is invalid. Never throws. With `key`, the Kafka key must equal the sid.
    */
   decode(value: Buffer | string | null, key?: Buffer | null): Ping | InvalidPingReason;
+  /**
+   * As `decode`, for a message stored at `bytes[start, end)` (a batch packed into one buffer), with
+   * its Kafka key at `bytes[keyStart, keyEnd)` (keyStart < 0: no key). No Buffer made per message.
+   */
+  decodeAt(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    keyStart: number,
+    keyEnd: number,
+  ): Ping | InvalidPingReason;
   /** Validates an already parsed value (an element of a JSON array body). */
   check(o: unknown): Ping | InvalidPingReason;
 }
 
 const SRC_MAX = 32;
 
-/** key (UTF-8 bytes) spells sid: byte by byte for ASCII sids, no string built per message. */
-function keyIsSid(key: Buffer, sid: string): boolean {
-  if (key.length !== sid.length) return key.toString('utf8') === sid;
-  for (let i = 0; i < key.length; i++) {
-    const c = sid.charCodeAt(i);
-    if (c > 0x7f) return key.toString('utf8') === sid;
+/** key (UTF-8 bytes at [start, end)) spells sid: byte by byte for ASCII sids, no string built per message. */
+function keyIsSid(key: Buffer, start: number, end: number, sid: string): boolean {
+  if (end - start !== sid.length) return key.toString('utf8', start, end) === sid;
+  for (let i = start; i < end; i++) {
+    const c = sid.charCodeAt(i - start);
+    if (c > 0x7f) return key.toString('utf8', start, end) === sid;
     if (key[i] !== c) return false;
   }
   return true;
@@ -53,7 +64,7 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
   let clockMs = now();
   let clockAt = 0;
 
-  const check = (o: unknown, key?: Buffer | null): Ping | InvalidPingReason => {
+  const check = (o: unknown, key?: Buffer | null, keyStart = 0, keyEnd = -1): Ping | InvalidPingReason => {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not_object';
     const p = o as Record<string, unknown>;
     const sid = p.sid;
@@ -84,7 +95,10 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
     const src = p.src;
     if (src === undefined) p.src = '';
     else if (typeof src !== 'string' || src.length > SRC_MAX) return 'src_invalid';
-    if (key != null && key.length > 0 && !keyIsSid(key, sid)) return 'key_mismatch';
+    if (key != null) {
+      const end = keyEnd < 0 ? key.length : keyEnd;
+      if (end > keyStart && !keyIsSid(key, keyStart, end, sid)) return 'key_mismatch';
+    }
     return p as unknown as Ping;
   };
 
@@ -100,6 +114,16 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
         return 'invalid_json';
       }
       return check(o, key);
+    },
+    decodeAt(bytes, start, end, keyStart, keyEnd) {
+      if (end - start > maxBytes) return 'too_large';
+      let o: unknown;
+      try {
+        o = JSON.parse(bytes.toString('utf8', start, end));
+      } catch {
+        return 'invalid_json';
+      }
+      return keyStart < 0 ? check(o) : check(o, bytes, keyStart, keyEnd);
     },
   };
 }

@@ -10,6 +10,7 @@ export {
   type PingPipelineDeps,
   type PipelineStats,
 } from './pipeline.ts';
+export { packRawBatch, type RawBatch, type RawMessage } from './raw-batch.ts';
 export {
   INVALID_PING_REASONS,
   type InvalidPingReason,
@@ -18,3 +19,10 @@ export {
   type PingSource,
   UNPARTITIONED,
 } from './types.ts';
+export {
+  createWorkerPipeline,
+  type RawBatchOutcome,
+  type RawPingHandler,
+  type WorkerPipeline,
+  type WorkerPipelineDeps,
+} from './worker-pipeline.ts';

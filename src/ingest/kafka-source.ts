@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import type { PingDecoder } from './decode.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { InvalidPingReason, Ping, PingHandler, PingSource } from './types.ts';
+import type { RawPingHandler } from './worker-pipeline.ts';
 
 export interface KafkaPingSourceOptions {
   /** A kafkajs client (main builds it from KAFKA_BROKERS / KAFKA_CLIENT_ID). */
@@ -72,6 +73,13 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
   let producer: Producer | undefined;
   let owned: number[] = [];
   let current: PingHandler | undefined;
+  // A handler that decodes itself (the ingest worker) gets the messages' bytes.
+  let rawHandler: RawPingHandler | undefined;
+  // Per partition: the last raw batch's dead-lettering, so batches go to the DLQ and commit in order.
+  const tails = new Map<number, Promise<unknown>>();
+  // Per partition: bumped when a raw batch's dead letters could not be sent and the partition was
+  // rewound; batches submitted before that never commit.
+  const epochs = new Map<number, number>();
   let admin: Admin | undefined;
   const warmup = opts.warmupMessages ?? 0;
   // Per partition: offsets below this were processed before (by this group): read again, events muted.
@@ -194,6 +202,10 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
 
   /** Re-reads already processed messages: presence state only, no events, no dead letters. */
   const replay = (messages: KafkaMessage[], partition: number) => {
+    if (rawHandler !== undefined) {
+      rawHandler.submit(messages, partition, true).done.catch(() => undefined);
+      return;
+    }
     const pings: Ping[] = [];
     for (const m of messages) {
       const r = decoder.decode(m.value, m.key);
@@ -227,6 +239,7 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
       return;
     }
     const messages = split === 0 ? all : all.slice(split);
+    if (rawHandler !== undefined) return eachRawBatch(payload, messages);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       const r = decoder.decode(m.value, m.key);
@@ -289,6 +302,71 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     void commit.finally(() => commits.delete(commit));
   };
 
+  /**
+   * The worker path: the batch's bytes go to the worker and the fetch loop moves on; its outcome is
+   * dead-lettered (original bytes), made durable and committed off the fetch path, in batch order.
+   */
+  const eachRawBatch = async (payload: EachBatchPayload, messages: KafkaMessage[]) => {
+    const { batch, heartbeat, isStale } = payload;
+    const partition = batch.partition;
+    const epoch = epochs.get(partition) ?? 0;
+    const job = rawHandler!.submit(messages, partition, false);
+    const firstOffset = messages[0].offset;
+    const last = batch.lastOffset();
+    const committed = BigInt(last) + 1n;
+    const step = (tails.get(partition) ?? Promise.resolve()).then(async () => {
+      const outcome = await job.done;
+      metrics.pings('kafka', outcome.valid);
+      if (outcome.invalid.length === 0) return outcome;
+      const dead: DeadLetter[] = [];
+      for (const { index, reason } of outcome.invalid) {
+        const m = messages[index];
+        metrics.invalid(reason);
+        if (reason === 'processing_failed')
+          logger.warn({ partition, offset: m.offset }, 'ping failed in processing; dead-lettered');
+        dead.push({ key: m.key, value: m.value, reason, partition, offset: m.offset, headers: m.headers });
+      }
+      try {
+        await deadLetter(dead);
+      } catch (err) {
+        // Read the batch again (at least once); nothing from here on commits until then.
+        if ((epochs.get(partition) ?? 0) === epoch && owned.includes(partition)) {
+          epochs.set(partition, epoch + 1);
+          seekTo.set(partition, BigInt(firstOffset));
+          consumer!.seek({ topic, partition, offset: firstOffset });
+        }
+        throw err;
+      }
+      return outcome;
+    });
+    tails.set(
+      partition,
+      step.catch(() => undefined),
+    );
+    // Back-pressure: keep the group membership alive while the worker or the writer catches up.
+    if (job.wait !== undefined) await whileHeartbeating(job.wait, heartbeat);
+    if (isStale()) return;
+    payload.resolveOffset(last);
+    const commit = step
+      .then(async (outcome) => {
+        await current!.flush();
+        if ((epochs.get(partition) ?? 0) !== epoch) return;
+        await commitWhenDue(partition, committed, {
+          partition,
+          firstOffset,
+          lastOffset: last,
+          committed: String(committed),
+          valid: outcome.valid,
+          invalid: messages.length - outcome.valid,
+        });
+      })
+      .catch((err: unknown) => {
+        logger.warn({ err, partition }, 'batch not committed; these pings will be read again');
+      });
+    commits.add(commit);
+    void commit.finally(() => commits.delete(commit));
+  };
+
   const source = {
     kind: 'kafka' as const,
     get assigned() {
@@ -296,6 +374,7 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     },
     async start(handler: PingHandler) {
       current = handler;
+      rawHandler = 'submit' in handler ? (handler as RawPingHandler) : undefined;
       producer = opts.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       consumer = opts.kafka.consumer({
         sessionTimeout: 30_000,
@@ -310,6 +389,7 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
         for (const p of revoked) {
           replayBelow.delete(p);
           commitAt.delete(p);
+          tails.delete(p);
         }
         if (warmup > 0 && added.length > 0) {
           const w = warm(added);

@@ -1,0 +1,126 @@
+// The ingest worker thread: decode → match → presence off the main thread. It owns its own matcher
+// (kept in step by the fence changes the main thread forwards, applied in order) and the presence
+// trackers of every partition; it answers each job with the events, footfall rows and rejected
+// messages it produced. Started by src/ingest/worker-pipeline.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createMatcher, type PackedFenceChange, unpackFences } from '../geo/index.ts';
+import { REDACT_PATHS } from '../logger.ts';
+import type { FootfallVisit } from '../presence/index.ts';
+import { createPingDecoder } from './decode.ts';
+import { createPingPipeline } from './pipeline.ts';
+import type { InvalidPingReason, Ping } from './types.ts';
+import { createOutputCollector } from './worker-columns.ts';
+import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const post = (r: WorkerReply, transfer?: ArrayBuffer[]) => port.postMessage(r, transfer);
+
+// Log lines go to the main thread, which writes them through its own logger.
+const logger = pino(
+  {
+    level: init.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err },
+  },
+  { write: (line: string) => post({ t: 'log', line }) },
+);
+
+const outputs = createOutputCollector();
+const matcher = createMatcher();
+const pipeline = createPingPipeline({
+  matcher,
+  sink: { onEvent: (e) => outputs.event(e) },
+  presence: init.presence,
+  writer: init.footfall ? { write: (_table, row) => outputs.row(row as FootfallVisit) } : undefined,
+  registry: new Registry(),
+  logger,
+  sweepEveryMs: init.sweepEveryMs,
+});
+const decoder = createPingDecoder(init.decoder);
+
+let visits = 0;
+let visitsAt = Number.NEGATIVE_INFINITY;
+const counters = (): WorkerCounters => {
+  const now = performance.now();
+  if (now - visitsAt >= 1_000) {
+    visitsAt = now;
+    visits = pipeline.stats().visits;
+  }
+  return { ...pipeline.counts(), visits };
+};
+
+let invalidAt: number[] = [];
+let invalidWhy: InvalidPingReason[] = [];
+const reject = (i: number, why: InvalidPingReason) => {
+  invalidAt.push(i);
+  invalidWhy.push(why);
+};
+
+const answer = (valid: number) => {
+  post({
+    t: 'done',
+    out: outputs.take(),
+    invalidAt,
+    invalidWhy,
+    valid,
+    counters: counters(),
+  });
+  invalidAt = [];
+  invalidWhy = [];
+};
+
+const applyFences = (c: PackedFenceChange) => {
+  if (c.op === 'remove') matcher.remove(c.ids);
+  else if (c.op === 'upsert') matcher.upsert(unpackFences(c.fences));
+  else matcher.replaceAll(unpackFences(c.fences));
+};
+
+const run = (job: WorkerJob) => {
+  switch (job.t) {
+    case 'raw': {
+      const { batch, partition, replay } = job;
+      const bytes = Buffer.from(batch.bytes);
+      const at = batch.at;
+      const pings: Ping[] = [];
+      const index: number[] = [];
+      for (let i = 0; i < batch.count; i++) {
+        const j = i * 4;
+        const r =
+          at[j + 2] < 0 ? 'invalid_json' : decoder.decodeAt(bytes, at[j + 2], at[j + 3], at[j], at[j + 1]);
+        if (typeof r === 'string') {
+          if (!replay) reject(i, r);
+        } else {
+          pings.push(r);
+          index.push(i);
+        }
+      }
+      pipeline.handle(pings, partition, (i) => reject(index[i], 'processing_failed'), replay);
+      return answer(pings.length);
+    }
+    case 'pings':
+      pipeline.handle(job.pings, job.partition, (i) => reject(i, 'processing_failed'), job.replay);
+      return answer(job.pings.length);
+    case 'fences':
+      applyFences(job.change);
+      return answer(0);
+    case 'release':
+      pipeline.release(job.partitions);
+      return answer(0);
+    case 'sweep':
+      pipeline.sweep(job.watermarkMs);
+      return answer(0);
+  }
+};
+
+port.on('message', (job: WorkerJob) => {
+  try {
+    run(job);
+  } catch (err) {
+    // A bug, not bad input (the pipeline contains per-ping failures): the main thread treats it as a crash.
+    const e = err instanceof Error ? err : new Error(String(err));
+    post({ t: 'fatal', message: e.message, stack: e.stack });
+  }
+});
