@@ -9,8 +9,8 @@ import { createConsentEngine } from '../src/consent/index.ts';
 import { measureSms } from '../src/deliver/index.ts';
 import { createLogger } from '../src/logger.ts';
 import type { PresenceEvent } from '../src/presence/types.ts';
-import { compileSegment, createProfileStore, generateSubscribers } from '../src/segments/index.ts';
-import { campaignWorld, presenceEvents } from './lib/campaign-world.ts';
+import { createProfileStore, generateSubscribers } from '../src/segments/index.ts';
+import { campaignWorld, presenceEvents, worldSegments } from './lib/campaign-world.ts';
 import { createRandom } from './lib/random.ts';
 
 // Parameters: 500 active campaigns over 5,000 fences of 50 retailers; 200k subscribers with real
@@ -39,19 +39,7 @@ for (const p of generateSubscribers({ seed: SEED, count: SUBSCRIBERS })) {
   profiles.upsert(sid, attrs);
   sids.push(sid);
 }
-const segments = new Map([
-  [
-    'young-urban',
-    compileSegment({
-      all: [
-        { attr: 'age', op: 'between', value: [18, 35] },
-        { attr: 'home_region', op: 'in', values: ['capital', 'central'] },
-      ],
-    }),
-  ],
-  ['lapsed', compileSegment({ attr: 'last_purchase_at', op: 'inactive_for_days', days: 30 })],
-  ['everyone', compileSegment({ not: { attr: 'age', op: 'lt', value: 18 } })],
-]);
+const segments = worldSegments();
 const audience = createAudience({ profiles, segments });
 const consent = createConsentEngine({ logger });
 const r = createRandom(SEED + 1);

@@ -1,5 +1,6 @@
 import { type Campaign, campaignInputSchema, type FenceInfo } from '../../src/campaigns/index.ts';
 import type { PresenceEvent } from '../../src/presence/types.ts';
+import { compileSegment } from '../../src/segments/index.ts';
 import { createRandom } from './random.ts';
 
 const ZONES = ['Europe/Kyiv', 'Europe/Warsaw', 'Europe/Berlin', 'Europe/London'];
@@ -84,4 +85,21 @@ export function presenceEvents(
     nows[i] = now;
   }
   return { events, nows };
+}
+
+/** The three segments the world's campaigns name (`young-urban`, `lapsed`, `everyone`), compiled. */
+export function worldSegments() {
+  return new Map([
+    [
+      'young-urban',
+      compileSegment({
+        all: [
+          { attr: 'age', op: 'between', value: [18, 35] },
+          { attr: 'home_region', op: 'in', values: ['capital', 'central'] },
+        ],
+      }),
+    ],
+    ['lapsed', compileSegment({ attr: 'last_purchase_at', op: 'inactive_for_days', days: 30 })],
+    ['everyone', compileSegment({ not: { attr: 'age', op: 'lt', value: 18 } })],
+  ]);
 }

@@ -353,7 +353,6 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
     });
     let replied: Promise<void> | undefined;
     if (outcome?.reply && !closed) {
-      lastEnqueued = undefined;
       void submit({
         idempotencyKey: `mo-reply:${outcome.replyKey ?? moId}`,
         sid,
@@ -367,7 +366,8 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
       }).then((r) => {
         if (r.status !== 'submitted') log.warn({ status: r.status, error: r.errorCode }, 'MO reply not sent');
       });
-      replied = lastEnqueued;
+      // The reply's queue record is among the journal writes in flight (one group commit).
+      if (journaling.size > 0) replied = Promise.all(journaling).then(() => undefined);
     }
     // Answered once the row, the effects of the handler (consent rows, same writer) and the reply
     // order are durable: an MO lost in a crash before that is delivered again by the SMSC.
@@ -442,8 +442,6 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
 
   // Queue records being written: `journaled()` waits for them; a failed write is reported once there.
   const journaling = new Set<Promise<void>>();
-  /** The queue record of the order `submit` enqueued last (read right after a synchronous call). */
-  let lastEnqueued: Promise<void> | undefined;
   let journalError: unknown;
 
   /** Sends an order; `recovered` is the journal's record of one queued by an earlier run. */
@@ -530,7 +528,6 @@ export function createSmppSender(opts: SmppSenderOptions): Sender {
         tsMs: intent.tsMs,
       });
       journaling.add(q);
-      lastEnqueued = q;
       q.then(
         () => journaling.delete(q),
         (err: unknown) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { campaignWorld } from '../../../bench/lib/campaign-world.ts';
+import { campaignWorld, worldSegments } from '../../../bench/lib/campaign-world.ts';
 import { createRandom } from '../../../bench/lib/random.ts';
 import {
   createAudience,
@@ -11,7 +11,7 @@ import {
 } from '../../../src/campaigns/index.ts';
 import { createConsentEngine } from '../../../src/consent/index.ts';
 import type { PresenceEvent } from '../../../src/presence/types.ts';
-import { compileSegment, createProfileStore, generateSubscribers } from '../../../src/segments/index.ts';
+import { createProfileStore, generateSubscribers } from '../../../src/segments/index.ts';
 import { measure, silentLogger } from './builders.ts';
 
 // A regression guard for speed work on the decide path: a seeded workload of the benchmark's shape
@@ -102,19 +102,7 @@ function run(seed: number) {
   // Sids with consent and no profile, one byte per character, and one the compact table cannot hold.
   const extra = ['S-1', 'S-2', 'S-3', 'acct:42', 'ü-7', 'B'.repeat(64)];
   const allSids = [...sids, ...extra];
-  const segments = new Map([
-    [
-      'young-urban',
-      compileSegment({
-        all: [
-          { attr: 'age', op: 'between', value: [18, 35] },
-          { attr: 'home_region', op: 'in', values: ['capital', 'central'] },
-        ],
-      }),
-    ],
-    ['lapsed', compileSegment({ attr: 'last_purchase_at', op: 'inactive_for_days', days: 30 })],
-    ['everyone', compileSegment({ not: { attr: 'age', op: 'lt', value: 18 } })],
-  ]);
+  const segments = worldSegments();
   const audience = createAudience({ profiles, segments });
   const consent = createConsentEngine({ logger: silentLogger, expectedSubscribers: 16 });
   for (const sid of allSids)
