@@ -59,6 +59,74 @@ test('re-running migrations applies nothing and keeps the data', async () => {
   }
 });
 
+test('an existing decisions table keeps its rows and its report through the id-column type change (502)', async () => {
+  const { createStore, loadMigrations } = await import('../../../src/store/index.ts');
+  const { buildStoreConfig, logger } = await import('./fixture.ts');
+  const all = await loadMigrations();
+  const config = buildStoreConfig(data.dir, { database: 'm_upgrade' });
+  const old = await createStore({ config, logger, migrations: all.filter((m) => m.id < 502) });
+  const typeOf = async (s: typeof old, name: string) =>
+    (
+      await s.query<{ type: string }>(
+        "SELECT type FROM system.columns WHERE database = 'm_upgrade' AND table = 'decisions' AND name = {name:String}",
+        { name },
+      )
+    )[0]?.type;
+  const hour = Date.UTC(2026, 10, 23, 10);
+  const rows = Array.from({ length: 30 }, (_, i) => ({
+    ts: hour + i * 1000,
+    sid: `s${i % 12}`,
+    tenant: 't1',
+    campaign_id: i < 20 ? 'c1' : 'c2',
+    fence_id: 'f1',
+    store_id: 'st1',
+    trigger: 'enter',
+    outcome: i % 3 === 0 ? 'sent' : 'suppressed',
+    reason: i % 3 === 0 ? '' : 'cap_daily',
+    message_id: i % 3 === 0 ? `m${i}` : '',
+    dwell_ms: 0,
+  }));
+  try {
+    assert.equal(await typeOf(old, 'campaign_id'), 'LowCardinality(String)');
+    await old.insert('decisions', rows);
+  } finally {
+    await old.close();
+  }
+  const store = await createStore({ config, logger });
+  try {
+    assert.equal(await typeOf(store, 'campaign_id'), 'String');
+    assert.equal(await typeOf(store, 'tenant'), 'String');
+    assert.equal(await typeOf(store, 'fence_id'), 'LowCardinality(String)');
+    await store.insert(
+      'decisions',
+      rows.map((r) => ({ ...r, ts: r.ts + 60_000 })),
+    );
+    const byCampaign = await store.query<{ campaign_id: string; n: string; sent: string }>(
+      "SELECT campaign_id, count() AS n, countIf(outcome = 'sent') AS sent FROM m_upgrade.decisions GROUP BY campaign_id ORDER BY campaign_id",
+    );
+    assert.deepEqual(
+      byCampaign.map((r) => [r.campaign_id, Number(r.n), Number(r.sent)]),
+      [
+        ['c1', 40, 14],
+        ['c2', 20, 6],
+      ],
+    );
+    // The report view kept feeding its table across the change: rows before and after it, one hour.
+    const report = await store.query<{ campaign_id: string; triggers: string; sent: string }>(
+      'SELECT campaign_id, sum(triggers) AS triggers, sum(sent) AS sent FROM m_upgrade.report_hourly GROUP BY campaign_id ORDER BY campaign_id',
+    );
+    assert.deepEqual(
+      report.map((r) => [r.campaign_id, Number(r.triggers), Number(r.sent)]),
+      [
+        ['c1', 40, 14],
+        ['c2', 20, 6],
+      ],
+    );
+  } finally {
+    await store.close();
+  }
+});
+
 test('personal-data tables declare a TTL of the configured days, re-applied when the setting changes', async () => {
   const ttlOf = async (days: number) => {
     const store = await openStore(data.dir, { database: 'm_ttl', ttlDays: days });
