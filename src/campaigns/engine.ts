@@ -7,7 +7,8 @@ import {
   createCounters,
   entryCampaign,
   entryKind,
-  type SidHistory,
+  entryTime,
+  historyLength,
 } from './counters.ts';
 import { fnv1a, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
@@ -79,7 +80,11 @@ export type FollowUpOutcome =
 export interface EngineDeps {
   /** Audience check (segments stage). */
   inSegment(segmentId: string, sid: string, nowMs: number): boolean;
-  consent: { check(sid: string, tenant: string, nowMs: number): ConsentVerdict };
+  consent: {
+    check(sid: string, tenant: string, nowMs: number): ConsentVerdict;
+    /** sid's stable number in the consent table (−1 for none): the counters key histories by it. */
+    entryOf?(sid: string): number;
+  };
   /** Encoding and parts of a rendered text (delivery's measureSms). */
   measure(text: string): { parts: number; encoding: string };
   /** The subscriber's `language` attribute, for template variants. */
@@ -267,29 +272,35 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     return b;
   };
 
-  const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
-    if (!h) return 0;
+  const entryOf = (sid: string): number =>
+    deps.consent.entryOf === undefined ? -1 : deps.consent.entryOf(sid);
+
+  // Entries of the history block at `off` (−1: none) newer than sinceMs: sends (campKey −1) or the
+  // campaign's sends and holdouts.
+  const countSince = (pool: Float64Array, off: number, sinceMs: number, campKey: number): number => {
+    if (off < 0) return 0;
     let n = 0;
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (h[i] <= sinceMs) break;
-      if (campKey < 0 ? entryKind(h, i) === 1 : entryCampaign(h, i) === campKey) n++;
+    for (let i = historyLength(pool, off) - 1; i >= 0; i--) {
+      if (entryTime(pool, off, i) <= sinceMs) break;
+      if (campKey < 0 ? entryKind(pool, off, i) === 1 : entryCampaign(pool, off, i) === campKey) n++;
     }
     return n;
   };
 
-  const lastOf = (h: SidHistory | undefined, campKey: number): number => {
-    if (!h) return Number.NEGATIVE_INFINITY;
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (campKey < 0 ? entryKind(h, i) === 1 : entryCampaign(h, i) === campKey) return h[i];
+  const lastOf = (pool: Float64Array, off: number, campKey: number): number => {
+    if (off < 0) return Number.NEGATIVE_INFINITY;
+    for (let i = historyLength(pool, off) - 1; i >= 0; i--) {
+      if (campKey < 0 ? entryKind(pool, off, i) === 1 : entryCampaign(pool, off, i) === campKey)
+        return entryTime(pool, off, i);
     }
     return Number.NEGATIVE_INFINITY;
   };
 
   // The global caps' first violated rule, or ''.
-  const globalCap = (h: SidHistory | undefined, nowMs: number): SuppressionReason | '' => {
-    if (countSince(h, nowMs - DAY_MS, -1) >= policy.maxPerDay) return 'cap_daily';
-    if (countSince(h, nowMs - WEEK_MS, -1) >= policy.maxPerWeek) return 'cap_weekly';
-    if (nowMs - lastOf(h, -1) < policy.minIntervalMinutes * MINUTE_MS) return 'min_interval';
+  const globalCap = (pool: Float64Array, off: number, nowMs: number): SuppressionReason | '' => {
+    if (countSince(pool, off, nowMs - DAY_MS, -1) >= policy.maxPerDay) return 'cap_daily';
+    if (countSince(pool, off, nowMs - WEEK_MS, -1) >= policy.maxPerWeek) return 'cap_weekly';
+    if (nowMs - lastOf(pool, off, -1) < policy.minIntervalMinutes * MINUTE_MS) return 'min_interval';
     return '';
   };
 
@@ -369,7 +380,10 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const fenceId = h.fenceId[fi];
     const storeId = h.storeId[fi];
     const dwellMs = event.dwellMs;
-    let history: SidHistory | undefined;
+    // The subscriber's consent entry and history block, read once the first campaign gets that far.
+    let entry = -1;
+    let history = -1;
+    let pool = counters.pool;
     let historyRead = false;
     let lang: string | undefined;
     let langRead = false;
@@ -393,12 +407,14 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         if (reason === '' && blocklist.has(sid)) reason = 'blocklisted';
         if (reason === '') {
           if (!historyRead) {
-            history = counters.history(sid);
+            entry = entryOf(sid);
+            history = counters.historyOf(sid, entry);
+            pool = counters.pool;
             historyRead = true;
           }
-          if (countSince(history, nowMs - c.capPeriodMs, c.key) >= c.capCount) reason = 'cap_campaign';
-          else if (nowMs - lastOf(history, c.key) < c.cooldownMs) reason = 'cooldown';
-          else reason = globalCap(history, nowMs);
+          if (countSince(pool, history, nowMs - c.capPeriodMs, c.key) >= c.capCount) reason = 'cap_campaign';
+          else if (nowMs - lastOf(pool, history, c.key) < c.cooldownMs) reason = 'cooldown';
+          else reason = globalCap(pool, history, nowMs);
           if (reason === '') {
             if (!langRead) {
               lang = deps.languageOf?.(sid);
@@ -429,7 +445,9 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       const c = h.campaigns[ci];
       if (c.holdoutBelow > 0 && fnv1a(sid, c.holdoutSeed) < c.holdoutBelow) {
         d.outcome = 'holdout';
-        counters.record(sid, c.key, 2, nowMs);
+        counters.record(sid, entry, c.key, 2, nowMs);
+        // the block may have moved: the next campaign of this event reads it again
+        historyRead = false;
         continue;
       }
       candidates.push({ c, ci, d, at, lang });
@@ -460,7 +478,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
     d.outcome = 'sent';
     d.send = makeOrder(c, h.fenceInfo[fi], sid, key, 0, best.lang, nowMs, h.measured[at]);
-    counters.record(sid, c.key, 1, nowMs);
+    counters.record(sid, entry, c.key, 1, nowMs);
     spend(c, d.send.parts, nowMs, budgetOf(h, ci));
     candidates.length = 0;
     return produced;
@@ -499,13 +517,15 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       if (next === undefined) return { action: 'cancel', reason: 'campaign_ended' };
       return { action: 'wait', untilMs: next };
     }
-    const h = counters.history(step.sid);
-    const cap = globalCap(h, nowMs);
+    const entry = entryOf(step.sid);
+    const h = counters.historyOf(step.sid, entry);
+    const pool = counters.pool;
+    const cap = globalCap(pool, h, nowMs);
     if (cap !== '') {
       // Wait until the cap frees up (checked again then), rather than dropping the reminder.
       const untilMs =
         cap === 'min_interval'
-          ? lastOf(h, -1) + policy.minIntervalMinutes * MINUTE_MS
+          ? lastOf(pool, h, -1) + policy.minIntervalMinutes * MINUTE_MS
           : nowMs + (cap === 'cap_daily' ? 60 : 6 * 60) * MINUTE_MS;
       if (untilMs >= c.endMs) return { action: 'cancel', reason: cap, decision: row(cap, 'suppressed') };
       return { action: 'wait', untilMs: Math.max(untilMs, nowMs + MINUTE_MS) };
@@ -524,7 +544,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       lang,
       nowMs,
     );
-    counters.record(step.sid, c.key, 1, nowMs);
+    counters.record(step.sid, entry, c.key, 1, nowMs);
     spend(c, d.send.parts, nowMs);
     return { action: 'send', decision: d };
   };
@@ -585,7 +605,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     replay(row) {
       if (row.outcome !== 'sent' && row.outcome !== 'holdout') return;
       const key = keyOf(row.campaignId);
-      counters.record(row.sid, key, row.outcome === 'sent' ? 1 : 2, row.tsMs);
+      counters.record(row.sid, entryOf(row.sid), key, row.outcome === 'sent' ? 1 : 2, row.tsMs);
       if (row.outcome !== 'sent') return;
       const c = byId.get(row.campaignId);
       const b = counters.budget(row.campaignId);
@@ -603,9 +623,11 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       for (let i = 0; i < sent; i++) counters.addTenantSent(tenant);
     },
     lastSent(sid) {
-      const h = counters.history(sid);
-      if (!h) return undefined;
-      for (let i = h.length - 2; i >= 0; i -= 2) if (entryKind(h, i) === 1) return byKey[entryCampaign(h, i)];
+      const h = counters.historyOf(sid, entryOf(sid));
+      if (h < 0) return undefined;
+      const pool = counters.pool;
+      for (let i = historyLength(pool, h) - 1; i >= 0; i--)
+        if (entryKind(pool, h, i) === 1) return byKey[entryCampaign(pool, h, i)];
       return undefined;
     },
     campaign: (id) => byId.get(id),
