@@ -10,7 +10,7 @@ import {
   entryTime,
   historyLength,
 } from './counters.ts';
-import { fnv1a, type PromoCodes } from './promo-codes.ts';
+import { fnv1a, fnv1aPair, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
 import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
 import { type Campaign, DEFAULT_POLICY, type Policy } from './schema.ts';
@@ -334,6 +334,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     counters.addTenantSent(c.tenant);
   };
 
+  const idLow = new Uint32Array(1);
   const makeOrder = (
     c: CompiledCampaign,
     f: FenceInfo,
@@ -348,9 +349,10 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const promo = t.usesPromo ? deps.promoCodes.issue(key, sid, c.id, c.tenant, f.storeId, nowMs) : '';
     const text = renderTemplate(t, valuesFor(c, f, promo));
     const m = measured ?? measureFor(c, f, step, lang);
+    const idHigh = fnv1aPair(key, 0x2545f491, 0x9e3779b9, idLow);
     return {
       idempotencyKey: key,
-      messageId: `m${fnv1a(key, 0x2545f491).toString(36).padStart(7, '0')}${fnv1a(key, 0x9e3779b9).toString(36).padStart(7, '0')}`,
+      messageId: `m${idHigh.toString(36).padStart(7, '0')}${idLow[0].toString(36).padStart(7, '0')}`,
       sid,
       campaignId: c.id,
       tenant: c.tenant,
@@ -467,8 +469,8 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         if (tx < tb) best = x;
         continue;
       }
-      const cx = counters.budget(x.c.id).sent;
-      const cb = counters.budget(best.c.id).sent;
+      const cx = budgetOf(h, x.ci).sent;
+      const cb = budgetOf(h, best.ci).sent;
       if (cx < cb || (cx === cb && x.c.key < best.c.key)) best = x;
     }
     for (const x of candidates) {
