@@ -174,6 +174,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       ? buildWeekMask(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], [p.quietHours])
       : undefined;
     blocklist = new Set(p.blocklist);
+    hot.quietMinute.fill(Number.NaN);
     let retention = WEEK_MS + DAY_MS;
     for (const c of byId.values()) retention = Math.max(retention, c.capPeriodMs, c.cooldownMs);
     counters.setRetention(retention);
@@ -377,8 +378,18 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const kind = KIND[event.kind];
     const sid = event.sid;
     const stale = nowMs - event.tsMs > policy.maxEventAgeSec * 1000;
-    // One offset lookup per event: quiet hours depend on the fence, not the campaign.
-    const quiet = quietMask !== undefined && inMask(quietMask, h.fenceZone[fi], nowMs);
+    // Quiet hours depend on the fence's zone, not the campaign: one cached answer per zone and minute.
+    const minute = Math.floor(nowMs / MINUTE_MS);
+    let quiet = false;
+    if (quietMask !== undefined) {
+      const z = h.fenceZoneNo[fi];
+      if (h.quietMinute[z] !== minute) {
+        const zone = h.zones[z];
+        h.quietIn[z] = inMask(quietMask, zone, nowMs) ? 1 : 0;
+        h.quietMinute[z] = sameAllMinute(zone, nowMs) ? minute : Number.NaN;
+      }
+      quiet = h.quietIn[z] === 1;
+    }
     const fenceId = h.fenceId[fi];
     const storeId = h.storeId[fi];
     const dwellMs = event.dwellMs;
@@ -400,7 +411,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       let reason: SuppressionReason | '' = '';
       let at = -1;
       if (stale) reason = 'stale_event';
-      else if (!inMask(h.mask[ci], h.zone[ci], nowMs)) reason = 'outside_schedule';
+      else if (!inSchedule(h, h.windowOf[ci], nowMs, minute)) reason = 'outside_schedule';
       else if (quiet) reason = 'quiet_hours';
       else if (!deps.inSegment(h.segmentId[ci], sid, nowMs)) reason = 'not_in_segment';
       else {
@@ -671,7 +682,6 @@ interface HotSnapshot {
   fenceId: string[];
   storeId: string[];
   fenceInfo: FenceInfo[];
-  fenceZone: ZoneOffsets[];
   /** Campaign numbers of fence f (arbitration order): list[listStart[f] .. listStart[f + 1]). */
   listStart: Int32Array;
   list: Int32Array;
@@ -684,8 +694,22 @@ interface HotSnapshot {
   startMs: Float64Array;
   endMs: Float64Array;
   minDwellMs: Float64Array;
-  mask: WeekMask[];
-  zone: ZoneOffsets[];
+  /**
+   * Schedule windows: campaigns with the same days, hours and zone share window w = windowOf[ci]
+   * (mask windowMask[w] read in zones[windowZone[w]]), and its answer for the UTC minute
+   * windowMinute[w] is kept in windowIn[w] (NaN: none): a minute's events ask the bitmap once.
+   */
+  windowOf: Int32Array;
+  windowMask: WeekMask[];
+  windowZone: Int32Array;
+  windowMinute: Float64Array;
+  windowIn: Uint8Array;
+  /** Distinct zones of fences and campaigns; fenceZoneNo[f] indexes it. */
+  zones: ZoneOffsets[];
+  fenceZoneNo: Int32Array;
+  /** The policy's quiet-hours answer per zone for the UTC minute quietMinute[z] (NaN: none). */
+  quietMinute: Float64Array;
+  quietIn: Uint8Array;
   /** Languages of each campaign's template variants. */
   variantLangs: string[][];
   /** Parts of list entry k's message: parts[k · partsStride + variant] (0 default, j + 1 variant j); −1 until measured. */
@@ -720,6 +744,29 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     masks.set(key, m);
     return m;
   };
+  const zones: ZoneOffsets[] = [];
+  const zoneNo = (z: ZoneOffsets): number => {
+    let i = zones.indexOf(z);
+    if (i < 0) i = zones.push(z) - 1;
+    return i;
+  };
+  const windows = new Map<string, number>();
+  const windowMask: WeekMask[] = [];
+  const windowZone: number[] = [];
+  const windowOf = Int32Array.from(campaigns, (c) => {
+    const m = maskOf(c.mask);
+    const z = zoneNo(c.zone);
+    const key = `${m.full ? 'full' : m.bits.join(',')}|${z}`;
+    let w = windows.get(key);
+    if (w === undefined) {
+      w = windowMask.length;
+      windows.set(key, w);
+      windowMask.push(m);
+      windowZone.push(z);
+    }
+    return w;
+  });
+  const fenceZoneNo = Int32Array.from(frs, (fr) => zoneNo(fr.zone));
   const variantLangs = campaigns.map((c) => [...c.variants.keys()]);
   const partsStride = 1 + variantLangs.reduce((most, langs) => Math.max(most, langs.length), 0);
   const hot: HotSnapshot = {
@@ -727,7 +774,6 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     fenceId: [],
     storeId: [],
     fenceInfo: [],
-    fenceZone: [],
     listStart: new Int32Array(frs.length + 1),
     list: new Int32Array(entries),
     campaigns,
@@ -738,8 +784,15 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     startMs: Float64Array.from(campaigns, (c) => c.startMs),
     endMs: Float64Array.from(campaigns, (c) => c.endMs),
     minDwellMs: Float64Array.from(campaigns, (c) => c.minDwellMs),
-    mask: campaigns.map((c) => maskOf(c.mask)),
-    zone: campaigns.map((c) => c.zone),
+    windowOf,
+    windowMask,
+    windowZone: Int32Array.from(windowZone),
+    windowMinute: new Float64Array(windowMask.length).fill(Number.NaN),
+    windowIn: new Uint8Array(windowMask.length),
+    zones,
+    fenceZoneNo,
+    quietMinute: new Float64Array(zones.length).fill(Number.NaN),
+    quietIn: new Uint8Array(zones.length),
     variantLangs,
     parts: new Int32Array(entries * partsStride).fill(-1),
     partsStride,
@@ -755,12 +808,30 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     hot.fenceId.push(fr.info.id);
     hot.storeId.push(fr.info.storeId);
     hot.fenceInfo.push(fr.info);
-    hot.fenceZone.push(fr.zone);
     hot.listStart[f] = k;
     for (const c of fr.campaigns) hot.list[k++] = number.get(c)!;
   });
   hot.listStart[frs.length] = k;
   return hot;
+}
+
+/**
+ * True when `zone`'s offset at tMs is a whole number of minutes: then the local minute, and so any
+ * week-mask answer, is the same for the whole UTC minute (offset tables change only at whole UTC
+ * minutes). Only pre-1900 local mean times fail it; their answers are not cached.
+ */
+function sameAllMinute(zone: ZoneOffsets, tMs: number): boolean {
+  return zone.offsetMs(tMs) % MINUTE_MS === 0;
+}
+
+/** Whether window w of the snapshot is open at nowMs (in UTC minute `minute`), cached per minute. */
+function inSchedule(h: HotSnapshot, w: number, nowMs: number, minute: number): boolean {
+  if (h.windowMinute[w] !== minute) {
+    const zone = h.zones[h.windowZone[w]];
+    h.windowIn[w] = inMask(h.windowMask[w], zone, nowMs) ? 1 : 0;
+    h.windowMinute[w] = sameAllMinute(zone, nowMs) ? minute : Number.NaN;
+  }
+  return h.windowIn[w] === 1;
 }
 
 const tableSize = (n: number): number => {
