@@ -4,7 +4,6 @@ const HOUR_MS = 3_600_000;
 // [decision time ms, campaign key × 4 + kind] pairs, oldest first. Class c holds 8 << c words, so
 // the common short history (up to 3 entries) is one 64-byte line.
 const CLASS_BITS = 16;
-const MAX_CLASS = 12;
 
 /** Words of a block of size class c. */
 const blockWords = (c: number): number => 8 << c;
@@ -60,7 +59,8 @@ export function createCounters(retentionMs = 8 * 24 * HOUR_MS): Counters {
   const bySid = new Map<string, number>();
   let pool = new Float64Array(8 * 1024);
   let poolUsed = 0;
-  const free: number[][] = Array.from({ length: MAX_CLASS + 1 }, () => []);
+  // Freed blocks by size class (a class list is created when a block of that class is first freed).
+  const free: number[][] = [];
   let live = 0;
   const budgets = new Map<string, BudgetState>();
   const tenants = new Map<string, number>();
@@ -68,7 +68,7 @@ export function createCounters(retentionMs = 8 * 24 * HOUR_MS): Counters {
 
   const alloc = (c: number): number => {
     const list = free[c];
-    if (list.length > 0) return list.pop()!;
+    if (list !== undefined && list.length > 0) return list.pop()!;
     const words = blockWords(c);
     if (poolUsed + words > pool.length) {
       let size = pool.length * 2;
@@ -83,14 +83,17 @@ export function createCounters(retentionMs = 8 * 24 * HOUR_MS): Counters {
   };
 
   const release = (off: number) => {
-    free[pool[off] % CLASS_BITS].push(off);
+    const c = pool[off] % CLASS_BITS;
+    while (free.length <= c) free.push([]);
+    free[c].push(off);
   };
 
   // A block of the smallest class holding n entries, its header set to n (the caller writes the entries).
   const blockFor = (n: number): number => {
     let c = 0;
     while (blockEntries(c) < n) c++;
-    if (c > MAX_CLASS) throw new RangeError('subscriber history too long');
+    // the header keeps the class below CLASS_BITS: 131,071 entries within the retention at most
+    if (c >= CLASS_BITS) throw new RangeError(`a subscriber history of ${n} entries`);
     const off = alloc(c);
     pool[off] = n * CLASS_BITS + c;
     return off;
