@@ -7,9 +7,10 @@ import {
   createCounters,
   entryCampaign,
   entryKind,
-  type SidHistory,
+  entryTime,
+  historyLength,
 } from './counters.ts';
-import { fnv1a, type PromoCodes } from './promo-codes.ts';
+import { fnv1a, fnv1aPair, type PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
 import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
 import { type Campaign, DEFAULT_POLICY, type Policy } from './schema.ts';
@@ -79,7 +80,11 @@ export type FollowUpOutcome =
 export interface EngineDeps {
   /** Audience check (segments stage). */
   inSegment(segmentId: string, sid: string, nowMs: number): boolean;
-  consent: { check(sid: string, tenant: string, nowMs: number): ConsentVerdict };
+  consent: {
+    check(sid: string, tenant: string, nowMs: number): ConsentVerdict;
+    /** sid's stable number in the consent table (−1 for none): the counters key histories by it. */
+    entryOf?(sid: string): number;
+  };
   /** Encoding and parts of a rendered text (delivery's measureSms). */
   measure(text: string): { parts: number; encoding: string };
   /** The subscriber's `language` attribute, for template variants. */
@@ -169,6 +174,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       ? buildWeekMask(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], [p.quietHours])
       : undefined;
     blocklist = new Set(p.blocklist);
+    hot.quietMinute.fill(Number.NaN);
     let retention = WEEK_MS + DAY_MS;
     for (const c of byId.values()) retention = Math.max(retention, c.capPeriodMs, c.cooldownMs);
     counters.setRetention(retention);
@@ -267,29 +273,35 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     return b;
   };
 
-  const countSince = (h: SidHistory | undefined, sinceMs: number, campKey: number): number => {
-    if (!h) return 0;
+  const entryOf = (sid: string): number =>
+    deps.consent.entryOf === undefined ? -1 : deps.consent.entryOf(sid);
+
+  // Entries of the history block at `off` (−1: none) newer than sinceMs: sends (campKey −1) or the
+  // campaign's sends and holdouts.
+  const countSince = (pool: Float64Array, off: number, sinceMs: number, campKey: number): number => {
+    if (off < 0) return 0;
     let n = 0;
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (h[i] <= sinceMs) break;
-      if (campKey < 0 ? entryKind(h, i) === 1 : entryCampaign(h, i) === campKey) n++;
+    for (let i = historyLength(pool, off) - 1; i >= 0; i--) {
+      if (entryTime(pool, off, i) <= sinceMs) break;
+      if (campKey < 0 ? entryKind(pool, off, i) === 1 : entryCampaign(pool, off, i) === campKey) n++;
     }
     return n;
   };
 
-  const lastOf = (h: SidHistory | undefined, campKey: number): number => {
-    if (!h) return Number.NEGATIVE_INFINITY;
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (campKey < 0 ? entryKind(h, i) === 1 : entryCampaign(h, i) === campKey) return h[i];
+  const lastOf = (pool: Float64Array, off: number, campKey: number): number => {
+    if (off < 0) return Number.NEGATIVE_INFINITY;
+    for (let i = historyLength(pool, off) - 1; i >= 0; i--) {
+      if (campKey < 0 ? entryKind(pool, off, i) === 1 : entryCampaign(pool, off, i) === campKey)
+        return entryTime(pool, off, i);
     }
     return Number.NEGATIVE_INFINITY;
   };
 
   // The global caps' first violated rule, or ''.
-  const globalCap = (h: SidHistory | undefined, nowMs: number): SuppressionReason | '' => {
-    if (countSince(h, nowMs - DAY_MS, -1) >= policy.maxPerDay) return 'cap_daily';
-    if (countSince(h, nowMs - WEEK_MS, -1) >= policy.maxPerWeek) return 'cap_weekly';
-    if (nowMs - lastOf(h, -1) < policy.minIntervalMinutes * MINUTE_MS) return 'min_interval';
+  const globalCap = (pool: Float64Array, off: number, nowMs: number): SuppressionReason | '' => {
+    if (countSince(pool, off, nowMs - DAY_MS, -1) >= policy.maxPerDay) return 'cap_daily';
+    if (countSince(pool, off, nowMs - WEEK_MS, -1) >= policy.maxPerWeek) return 'cap_weekly';
+    if (nowMs - lastOf(pool, off, -1) < policy.minIntervalMinutes * MINUTE_MS) return 'min_interval';
     return '';
   };
 
@@ -323,6 +335,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     counters.addTenantSent(c.tenant);
   };
 
+  const idLow = new Uint32Array(1);
   const makeOrder = (
     c: CompiledCampaign,
     f: FenceInfo,
@@ -337,9 +350,10 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const promo = t.usesPromo ? deps.promoCodes.issue(key, sid, c.id, c.tenant, f.storeId, nowMs) : '';
     const text = renderTemplate(t, valuesFor(c, f, promo));
     const m = measured ?? measureFor(c, f, step, lang);
+    const idHigh = fnv1aPair(key, 0x2545f491, 0x9e3779b9, idLow);
     return {
       idempotencyKey: key,
-      messageId: `m${fnv1a(key, 0x2545f491).toString(36).padStart(7, '0')}${fnv1a(key, 0x9e3779b9).toString(36).padStart(7, '0')}`,
+      messageId: `m${idHigh.toString(36).padStart(7, '0')}${idLow[0].toString(36).padStart(7, '0')}`,
       sid,
       campaignId: c.id,
       tenant: c.tenant,
@@ -364,12 +378,25 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const kind = KIND[event.kind];
     const sid = event.sid;
     const stale = nowMs - event.tsMs > policy.maxEventAgeSec * 1000;
-    // One offset lookup per event: quiet hours depend on the fence, not the campaign.
-    const quiet = quietMask !== undefined && inMask(quietMask, h.fenceZone[fi], nowMs);
+    // Quiet hours depend on the fence's zone, not the campaign: one cached answer per zone and minute.
+    const minute = Math.floor(nowMs / MINUTE_MS);
+    let quiet = false;
+    if (quietMask !== undefined) {
+      const z = h.fenceZoneNo[fi];
+      if (h.quietMinute[z] !== minute) {
+        const zone = h.zones[z];
+        h.quietIn[z] = inMask(quietMask, zone, nowMs) ? 1 : 0;
+        h.quietMinute[z] = sameAllMinute(zone, nowMs) ? minute : Number.NaN;
+      }
+      quiet = h.quietIn[z] === 1;
+    }
     const fenceId = h.fenceId[fi];
     const storeId = h.storeId[fi];
     const dwellMs = event.dwellMs;
-    let history: SidHistory | undefined;
+    // The subscriber's consent entry and history block, read once the first campaign gets that far.
+    let entry = -1;
+    let history = -1;
+    let pool = counters.pool;
     let historyRead = false;
     let lang: string | undefined;
     let langRead = false;
@@ -384,7 +411,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       let reason: SuppressionReason | '' = '';
       let at = -1;
       if (stale) reason = 'stale_event';
-      else if (!inMask(h.mask[ci], h.zone[ci], nowMs)) reason = 'outside_schedule';
+      else if (!inSchedule(h, h.windowOf[ci], nowMs, minute)) reason = 'outside_schedule';
       else if (quiet) reason = 'quiet_hours';
       else if (!deps.inSegment(h.segmentId[ci], sid, nowMs)) reason = 'not_in_segment';
       else {
@@ -393,12 +420,14 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         if (reason === '' && blocklist.has(sid)) reason = 'blocklisted';
         if (reason === '') {
           if (!historyRead) {
-            history = counters.history(sid);
+            entry = entryOf(sid);
+            history = counters.historyOf(sid, entry);
+            pool = counters.pool;
             historyRead = true;
           }
-          if (countSince(history, nowMs - c.capPeriodMs, c.key) >= c.capCount) reason = 'cap_campaign';
-          else if (nowMs - lastOf(history, c.key) < c.cooldownMs) reason = 'cooldown';
-          else reason = globalCap(history, nowMs);
+          if (countSince(pool, history, nowMs - c.capPeriodMs, c.key) >= c.capCount) reason = 'cap_campaign';
+          else if (nowMs - lastOf(pool, history, c.key) < c.cooldownMs) reason = 'cooldown';
+          else reason = globalCap(pool, history, nowMs);
           if (reason === '') {
             if (!langRead) {
               lang = deps.languageOf?.(sid);
@@ -429,7 +458,9 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       const c = h.campaigns[ci];
       if (c.holdoutBelow > 0 && fnv1a(sid, c.holdoutSeed) < c.holdoutBelow) {
         d.outcome = 'holdout';
-        counters.record(sid, c.key, 2, nowMs);
+        counters.record(sid, entry, c.key, 2, nowMs);
+        // the block may have moved: the next campaign of this event reads it again
+        historyRead = false;
         continue;
       }
       candidates.push({ c, ci, d, at, lang });
@@ -449,8 +480,8 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
         if (tx < tb) best = x;
         continue;
       }
-      const cx = counters.budget(x.c.id).sent;
-      const cb = counters.budget(best.c.id).sent;
+      const cx = budgetOf(h, x.ci).sent;
+      const cb = budgetOf(h, best.ci).sent;
       if (cx < cb || (cx === cb && x.c.key < best.c.key)) best = x;
     }
     for (const x of candidates) {
@@ -460,7 +491,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const key = `${sid}|${c.id}|${event.kind}|${event.tsMs}`;
     d.outcome = 'sent';
     d.send = makeOrder(c, h.fenceInfo[fi], sid, key, 0, best.lang, nowMs, h.measured[at]);
-    counters.record(sid, c.key, 1, nowMs);
+    counters.record(sid, entry, c.key, 1, nowMs);
     spend(c, d.send.parts, nowMs, budgetOf(h, ci));
     candidates.length = 0;
     return produced;
@@ -499,13 +530,15 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       if (next === undefined) return { action: 'cancel', reason: 'campaign_ended' };
       return { action: 'wait', untilMs: next };
     }
-    const h = counters.history(step.sid);
-    const cap = globalCap(h, nowMs);
+    const entry = entryOf(step.sid);
+    const h = counters.historyOf(step.sid, entry);
+    const pool = counters.pool;
+    const cap = globalCap(pool, h, nowMs);
     if (cap !== '') {
       // Wait until the cap frees up (checked again then), rather than dropping the reminder.
       const untilMs =
         cap === 'min_interval'
-          ? lastOf(h, -1) + policy.minIntervalMinutes * MINUTE_MS
+          ? lastOf(pool, h, -1) + policy.minIntervalMinutes * MINUTE_MS
           : nowMs + (cap === 'cap_daily' ? 60 : 6 * 60) * MINUTE_MS;
       if (untilMs >= c.endMs) return { action: 'cancel', reason: cap, decision: row(cap, 'suppressed') };
       return { action: 'wait', untilMs: Math.max(untilMs, nowMs + MINUTE_MS) };
@@ -524,7 +557,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       lang,
       nowMs,
     );
-    counters.record(step.sid, c.key, 1, nowMs);
+    counters.record(step.sid, entry, c.key, 1, nowMs);
     spend(c, d.send.parts, nowMs);
     return { action: 'send', decision: d };
   };
@@ -585,7 +618,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     replay(row) {
       if (row.outcome !== 'sent' && row.outcome !== 'holdout') return;
       const key = keyOf(row.campaignId);
-      counters.record(row.sid, key, row.outcome === 'sent' ? 1 : 2, row.tsMs);
+      counters.record(row.sid, entryOf(row.sid), key, row.outcome === 'sent' ? 1 : 2, row.tsMs);
       if (row.outcome !== 'sent') return;
       const c = byId.get(row.campaignId);
       const b = counters.budget(row.campaignId);
@@ -603,9 +636,11 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       for (let i = 0; i < sent; i++) counters.addTenantSent(tenant);
     },
     lastSent(sid) {
-      const h = counters.history(sid);
-      if (!h) return undefined;
-      for (let i = h.length - 2; i >= 0; i -= 2) if (entryKind(h, i) === 1) return byKey[entryCampaign(h, i)];
+      const h = counters.historyOf(sid, entryOf(sid));
+      if (h < 0) return undefined;
+      const pool = counters.pool;
+      for (let i = historyLength(pool, h) - 1; i >= 0; i--)
+        if (entryKind(pool, h, i) === 1) return byKey[entryCampaign(pool, h, i)];
       return undefined;
     },
     campaign: (id) => byId.get(id),
@@ -647,7 +682,6 @@ interface HotSnapshot {
   fenceId: string[];
   storeId: string[];
   fenceInfo: FenceInfo[];
-  fenceZone: ZoneOffsets[];
   /** Campaign numbers of fence f (arbitration order): list[listStart[f] .. listStart[f + 1]). */
   listStart: Int32Array;
   list: Int32Array;
@@ -660,8 +694,22 @@ interface HotSnapshot {
   startMs: Float64Array;
   endMs: Float64Array;
   minDwellMs: Float64Array;
-  mask: WeekMask[];
-  zone: ZoneOffsets[];
+  /**
+   * Schedule windows: campaigns with the same days, hours and zone share window w = windowOf[ci]
+   * (mask windowMask[w] read in zones[windowZone[w]]), and its answer for the UTC minute
+   * windowMinute[w] is kept in windowIn[w] (NaN: none): a minute's events ask the bitmap once.
+   */
+  windowOf: Int32Array;
+  windowMask: WeekMask[];
+  windowZone: Int32Array;
+  windowMinute: Float64Array;
+  windowIn: Uint8Array;
+  /** Distinct zones of fences and campaigns; fenceZoneNo[f] indexes it. */
+  zones: ZoneOffsets[];
+  fenceZoneNo: Int32Array;
+  /** The policy's quiet-hours answer per zone for the UTC minute quietMinute[z] (NaN: none). */
+  quietMinute: Float64Array;
+  quietIn: Uint8Array;
   /** Languages of each campaign's template variants. */
   variantLangs: string[][];
   /** Parts of list entry k's message: parts[k · partsStride + variant] (0 default, j + 1 variant j); −1 until measured. */
@@ -696,6 +744,29 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     masks.set(key, m);
     return m;
   };
+  const zones: ZoneOffsets[] = [];
+  const zoneNo = (z: ZoneOffsets): number => {
+    let i = zones.indexOf(z);
+    if (i < 0) i = zones.push(z) - 1;
+    return i;
+  };
+  const windows = new Map<string, number>();
+  const windowMask: WeekMask[] = [];
+  const windowZone: number[] = [];
+  const windowOf = Int32Array.from(campaigns, (c) => {
+    const m = maskOf(c.mask);
+    const z = zoneNo(c.zone);
+    const key = `${m.full ? 'full' : m.bits.join(',')}|${z}`;
+    let w = windows.get(key);
+    if (w === undefined) {
+      w = windowMask.length;
+      windows.set(key, w);
+      windowMask.push(m);
+      windowZone.push(z);
+    }
+    return w;
+  });
+  const fenceZoneNo = Int32Array.from(frs, (fr) => zoneNo(fr.zone));
   const variantLangs = campaigns.map((c) => [...c.variants.keys()]);
   const partsStride = 1 + variantLangs.reduce((most, langs) => Math.max(most, langs.length), 0);
   const hot: HotSnapshot = {
@@ -703,7 +774,6 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     fenceId: [],
     storeId: [],
     fenceInfo: [],
-    fenceZone: [],
     listStart: new Int32Array(frs.length + 1),
     list: new Int32Array(entries),
     campaigns,
@@ -714,8 +784,15 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     startMs: Float64Array.from(campaigns, (c) => c.startMs),
     endMs: Float64Array.from(campaigns, (c) => c.endMs),
     minDwellMs: Float64Array.from(campaigns, (c) => c.minDwellMs),
-    mask: campaigns.map((c) => maskOf(c.mask)),
-    zone: campaigns.map((c) => c.zone),
+    windowOf,
+    windowMask,
+    windowZone: Int32Array.from(windowZone),
+    windowMinute: new Float64Array(windowMask.length).fill(Number.NaN),
+    windowIn: new Uint8Array(windowMask.length),
+    zones,
+    fenceZoneNo,
+    quietMinute: new Float64Array(zones.length).fill(Number.NaN),
+    quietIn: new Uint8Array(zones.length),
     variantLangs,
     parts: new Int32Array(entries * partsStride).fill(-1),
     partsStride,
@@ -731,12 +808,30 @@ function packSnapshot(fences: Iterable<FenceRuntime>): HotSnapshot {
     hot.fenceId.push(fr.info.id);
     hot.storeId.push(fr.info.storeId);
     hot.fenceInfo.push(fr.info);
-    hot.fenceZone.push(fr.zone);
     hot.listStart[f] = k;
     for (const c of fr.campaigns) hot.list[k++] = number.get(c)!;
   });
   hot.listStart[frs.length] = k;
   return hot;
+}
+
+/**
+ * True when `zone`'s offset at tMs is a whole number of minutes: then the local minute, and so any
+ * week-mask answer, is the same for the whole UTC minute (offset tables change only at whole UTC
+ * minutes). Only pre-1900 local mean times fail it; their answers are not cached.
+ */
+function sameAllMinute(zone: ZoneOffsets, tMs: number): boolean {
+  return zone.offsetMs(tMs) % MINUTE_MS === 0;
+}
+
+/** Whether window w of the snapshot is open at nowMs (in UTC minute `minute`), cached per minute. */
+function inSchedule(h: HotSnapshot, w: number, nowMs: number, minute: number): boolean {
+  if (h.windowMinute[w] !== minute) {
+    const zone = h.zones[h.windowZone[w]];
+    h.windowIn[w] = inMask(h.windowMask[w], zone, nowMs) ? 1 : 0;
+    h.windowMinute[w] = sameAllMinute(zone, nowMs) ? minute : Number.NaN;
+  }
+  return h.windowIn[w] === 1;
 }
 
 const tableSize = (n: number): number => {

@@ -38,6 +38,31 @@ export function fnv1a(text: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
+/**
+ * fnv1a(text, seedA) and fnv1a(text, seedB) in one pass over the text: the first is returned, the
+ * second left in out[0].
+ */
+export function fnv1aPair(text: string, seedA: number, seedB: number, out: Uint32Array): number {
+  let a = seedA >>> 0;
+  let b = seedB >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  out[0] = fmix(b);
+  return fmix(a);
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** True when `code` is made only of the promo alphabet (after upper-casing). */
 export function isPromoCodeShape(code: string, length: number): boolean {
   if (code.length !== length) return false;
@@ -49,6 +74,7 @@ export function isPromoCodeShape(code: string, length: number): boolean {
 export function createPromoCodes(opts: { length?: number } = {}): PromoCodes {
   const length = opts.length ?? 6;
   const issued = new Map<string, PromoIssue>();
+  const second = new Uint32Array(1);
   const n = PROMO_ALPHABET.length;
   // Five characters from the first hash (29^5 < 2^32), the rest from the second.
   const encode = (a: number, b: number): string => {
@@ -65,13 +91,14 @@ export function createPromoCodes(opts: { length?: number } = {}): PromoCodes {
     length,
     issue(key, sid, campaignId, tenant, storeId, nowMs) {
       for (let salt = 0; ; salt++) {
-        const code = encode(fnv1a(key, 0x811c9dc5 + salt), fnv1a(key, 0x9e3779b9 + salt));
-        if (!issued.has(code)) {
+        const first = fnv1aPair(key, 0x811c9dc5 + salt, 0x9e3779b9 + salt, second);
+        const code = encode(first, second[0]);
+        const prior = issued.get(code);
+        if (prior === undefined) {
           issued.set(code, { code, sid, campaignId, tenant, storeId, issuedMs: nowMs });
           return code;
         }
         // The same key again (a replayed decision) gets its own code back.
-        const prior = issued.get(code)!;
         if (prior.sid === sid && prior.campaignId === campaignId && prior.issuedMs === nowMs) return code;
       }
     },

@@ -67,6 +67,12 @@ export type OptOutListener = (sid: string, tenant: string | undefined, nowMs: nu
 export interface ConsentEngine {
   /** Hot path: may this tenant send marketing to sid at nowMs? */
   check(sid: string, tenant: string, nowMs: number): ConsentVerdict;
+  /**
+   * sid's entry in the consent table: a number ≥ 0 that stays sid's for the life of this engine (never
+   * reused), or −1 while sid has none. Other stages key per-subscriber state by it (the campaign
+   * counters) instead of hashing the sid again; found by the same lookup as `check`.
+   */
+  entryOf(sid: string): number;
   /** check() and the blocklist: delivery calls this right before submit. */
   canSend(sid: string, tenant: string, nowMs: number): boolean;
   isBlocked(sid: string): boolean;
@@ -134,19 +140,22 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   // Every write to `state` goes through setState, which drops the entry.
   let lastSid = '';
   let lastV: number | undefined;
+  let lastEntry = -1;
   const setState = (sid: string, v: number) => {
     state.set(sid, v);
     lastSid = '';
   };
+  const lookup = (sid: string): void => {
+    if (sid === lastSid) return;
+    const e = state.entryOf(sid);
+    lastEntry = e;
+    lastV = e >= 0 ? state.valueAt(e) : state.otherValue(sid);
+    lastSid = sid;
+  };
 
   const check = (sid: string, tenant: string, nowMs: number): ConsentVerdict => {
-    let v: number | undefined;
-    if (sid === lastSid) v = lastV;
-    else {
-      v = state.get(sid);
-      lastSid = sid;
-      lastV = v;
-    }
+    lookup(sid);
+    const v = lastV;
     if (v === undefined) return 'no_consent';
     if (v % 2 === 0) return 'opted_out';
     if (declines.size === 0) return '';
@@ -166,6 +175,10 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
 
   const engine: ConsentEngine = {
     check,
+    entryOf(sid) {
+      lookup(sid);
+      return lastEntry;
+    },
     canSend: (sid, tenant, nowMs) => !blocklist.has(sid) && check(sid, tenant, nowMs) === '',
     isBlocked: (sid) => blocklist.has(sid),
     setBlocklist(sids) {

@@ -37,6 +37,24 @@ export class SidNumberMap {
     return this.other.size === 0 ? undefined : this.other.get(sid);
   }
 
+  /**
+   * The compact entry of sid (0, 1, 2, … in insertion order; entries are never removed, so a sid keeps
+   * its number for the map's life), or −1 when sid has none (absent, or kept in the fallback Map).
+   */
+  entryOf(sid: string): number {
+    return this.index.get(sid);
+  }
+
+  /** Value of compact entry `entry` (from entryOf). */
+  valueAt(entry: number): number {
+    return this.values[entry];
+  }
+
+  /** Value of a sid kept outside the compact entries. */
+  otherValue(sid: string): number | undefined {
+    return this.other.size === 0 ? undefined : this.other.get(sid);
+  }
+
   has(sid: string): boolean {
     return this.get(sid) !== undefined;
   }

@@ -118,3 +118,65 @@ test('a proximity offer in quiet hours of the fence zone is skipped with reason 
     ['sent'],
   );
 });
+
+test('schedule and quiet-hour answers cached per UTC minute match a fresh engine at every step across window edges and DST changes', () => {
+  // Zones with a DST change in the stretch, one with a 30-minute offset; windows and quiet hours edge at odd minutes.
+  const zones = ['Europe/Kyiv', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe'];
+  const fences = zones.map((timeZone, i) => buildFence({ id: `f${i}`, timeZone }));
+  const campaigns = zones.map((timeZone, i) =>
+    buildCampaign({
+      id: `c${i}`,
+      fences: { ids: fences.map((f) => f.id) },
+      schedule: {
+        start: '2026-01-01T00:00:00Z',
+        end: '2027-01-01T00:00:00Z',
+        timeZone,
+        days: ['sat', 'sun', 'mon'],
+        hours: [
+          { from: '01:17', to: '03:43' },
+          { from: '22:59', to: '00:01' },
+        ],
+      },
+    }),
+  );
+  const policy = policySchema.parse({ quietHours: { from: '02:30', to: '02:50' } });
+  const build = () => {
+    const e = createDecisionEngine({
+      inSegment: () => false,
+      consent: buildConsent(),
+      measure,
+      promoCodes: createPromoCodes(),
+    });
+    e.setCampaigns(campaigns, fences);
+    e.setPolicy(policy);
+    return e;
+  };
+  const cached = build();
+  const reference = build();
+  const reasons = (e: ReturnType<typeof build>, fenceId: string, now: number) => {
+    const out: Decision[] = [];
+    e.decide({ kind: 'enter', sid: 'aa11', fenceId, tsMs: now, dwellMs: 0 }, now, out);
+    return out.map((d) => `${d.campaignId}:${d.reason}`).join(' ');
+  };
+  // Around the 2026-10-25 (Europe) and 2026-11-01 (New York) changes, in steps of 0–90 s.
+  let seen = 0;
+  for (const start of [at('2026-10-24T20:00:00Z'), at('2026-10-31T20:00:00Z')]) {
+    let now = start;
+    let seed = 1;
+    while (now < start + 16 * 3_600_000) {
+      seed = (seed * 48_271) % 2_147_483_647;
+      now += seed % 90_000;
+      const fenceId = fences[seed % fences.length].id;
+      // a reload and a policy change start the reference's caches afresh
+      reference.setCampaigns(campaigns, fences);
+      reference.setPolicy(policy);
+      assert.equal(
+        reasons(cached, fenceId, now),
+        reasons(reference, fenceId, now),
+        new Date(now).toISOString(),
+      );
+      seen++;
+    }
+  }
+  assert.ok(seen > 1_000);
+});
