@@ -110,6 +110,10 @@ export interface ServiceOptions {
 
 const SYSTEM = { id: 'system', role: 'admin' as const };
 const CHANGE_DEBOUNCE_MS = 200;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** Promo codes kept in memory (and loaded at start-up); older ones are looked up in the store. */
+const PROMO_RETENTION_DAYS = 30;
 
 /** Starts the whole service on `config`. Throws AppError('CONFIG_INVALID' | 'STARTUP_FAILED') with a clear message. */
 export async function startService(
@@ -512,7 +516,14 @@ export async function startService(
       } else if (config.DEMO) await loadDemo();
     }
     await reload('campaigns');
-    const restored = await restoreDecideState({ store, engine, promoCodes, followUps, nowMs });
+    const restored = await restoreDecideState({
+      store,
+      engine,
+      promoCodes,
+      followUps,
+      nowMs,
+      promoDays: PROMO_RETENTION_DAYS,
+    });
     const replays = await loadReplayFilter({
       store,
       nowMs,
@@ -608,6 +619,19 @@ export async function startService(
     );
     every(30_000, () => reload('campaigns'), 'campaigns');
     every(60_000, () => finishDueCampaigns({ engine, campaigns, followUps, nowMs: Date.now() }), 'finish');
+    // Send histories past the longest cap window and promo codes older than the start-up restore loads
+    // (the store keeps both; conversions look a code up there when memory no longer has it). Without
+    // this both only grow. Hourly: a prune walks every history head (tens of ms at 24 M subscribers).
+    every(
+      HOUR_MS,
+      () => {
+        const now = Date.now();
+        const histories = engine.counters.prune(now);
+        const codes = promoCodes.prune(now - PROMO_RETENTION_DAYS * DAY_MS);
+        log.debug({ histories, codes }, 'pruned send histories and promo codes');
+      },
+      'prune',
+    );
 
     // --- shutdown -----------------------------------------------------------------------------------
     let stopping: Promise<void> | undefined;
