@@ -12,7 +12,7 @@ import { createPingDecoder } from './decode.ts';
 import { createPingColumns, reservePingColumns } from './ping-columns.ts';
 import { createPingPipeline } from './pipeline.ts';
 import type { InvalidPingReason } from './types.ts';
-import { createOutputCollector } from './worker-columns.ts';
+import { createOutputCollector, outputBuffers } from './worker-columns.ts';
 import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 const port = parentPort!;
@@ -63,14 +63,8 @@ const reject = (i: number, why: InvalidPingReason) => {
 };
 
 const answer = (valid: number) => {
-  post({
-    t: 'done',
-    out: outputs.take(),
-    invalidAt,
-    invalidWhy,
-    valid,
-    counters: counters(),
-  });
+  const out = outputs.take();
+  post({ t: 'done', out, invalidAt, invalidWhy, valid, counters: counters() }, outputBuffers(out));
   invalidAt = [];
   invalidWhy = [];
 };
