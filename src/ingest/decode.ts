@@ -99,8 +99,8 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
 
   // The byte-level reader's result; valid only right after `fast` returned true.
   const scanned = createScannedPing();
-  /** The message has the usual shape and passes every check (else the strict path decides). */
   const byteReader = options.byteReader ?? true;
+  /** The message has the usual shape and passes every check (else the strict path decides). */
   const fast = (
     bytes: Buffer,
     start: number,
