@@ -1,3 +1,5 @@
+import type { PingColumns } from './ping-columns.ts';
+import { createScannedPing, sameBytes, scanPing } from './ping-scanner.ts';
 import type { InvalidPingReason, Ping } from './types.ts';
 
 export interface PingDecoderOptions {
@@ -13,6 +15,8 @@ export interface PingDecoderOptions {
   maxSidLength?: number;
   /** Largest believable uncertainty radius (m). */
   maxAccM?: number;
+  /** false: every message through JSON.parse (tests compare the byte-level reader against it). */
+  byteReader?: boolean;
 }
 
 export interface PingDecoder {
@@ -32,6 +36,19 @@ export interface PingDecoder {
     keyStart: number,
     keyEnd: number,
   ): Ping | InvalidPingReason;
+  /**
+   * As `decodeAt`, appending the ping to `into` (with `index`, the message's index in its batch) instead
+   * of returning it; `into` must have room. Returns the reason when the message is invalid.
+   */
+  decodeInto(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    keyStart: number,
+    keyEnd: number,
+    into: PingColumns,
+    index: number,
+  ): InvalidPingReason | undefined;
   /** Validates an already parsed value (an element of a JSON array body). */
   check(o: unknown): Ping | InvalidPingReason;
 }
@@ -51,6 +68,8 @@ function keyIsSid(key: Buffer, start: number, end: number, sid: string): boolean
 
 /**
  * A hand-written check for the hot path (a schema library per message costs more than the parse).
+ * Messages of the usual shape are read byte by byte (src/ingest/ping-scanner.ts); anything else, and
+ * every invalid message, goes through JSON.parse and the checks below, which decide the reason.
  * The clock is re-read every 1024 messages and before any `ts_future` verdict.
  */
 export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder {
@@ -63,6 +82,56 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
   // Reading the clock per message is measurable at 100k/s; a stale clock only makes ts_past lenient.
   let clockMs = now();
   let clockAt = 0;
+
+  const tsVerdict = (ts: number): 'ts_future' | 'ts_past' | undefined => {
+    if (++clockAt >= 1024) {
+      clockAt = 0;
+      clockMs = now();
+    }
+    if (ts > clockMs + maxFutureMs) {
+      // The cached clock may be stale: re-read before rejecting.
+      clockMs = now();
+      if (ts > clockMs + maxFutureMs) return 'ts_future';
+    }
+    if (ts < clockMs - maxPastMs) return 'ts_past';
+    return undefined;
+  };
+
+  // The byte-level reader's result; valid only right after `fast` returned true.
+  const scanned = createScannedPing();
+  const byteReader = options.byteReader ?? true;
+  /** The message has the usual shape and passes every check (else the strict path decides). */
+  const fast = (
+    bytes: Buffer,
+    start: number,
+    end: number,
+    key: Buffer | null,
+    keyStart: number,
+    keyEnd: number,
+  ) => {
+    if (!byteReader || !scanPing(bytes, start, end, scanned)) return false;
+    const sidLength = scanned.sidEnd - scanned.sidStart;
+    if (sidLength === 0 || sidLength > maxSid) return false;
+    const { lat, lon, acc } = scanned;
+    if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) || !(acc >= 0 && acc <= maxAcc))
+      return false;
+    if (scanned.srcStart >= 0 && scanned.srcEnd - scanned.srcStart > SRC_MAX) return false;
+    if (tsVerdict(scanned.ts) !== undefined) return false;
+    // An ASCII sid (the reader takes no other) equals the key when their bytes do.
+    if (key !== null && keyEnd > keyStart) {
+      if (keyEnd - keyStart !== sidLength || !sameBytes(key, keyStart, bytes, scanned.sidStart, sidLength))
+        return false;
+    }
+    return true;
+  };
+  const fastPing = (bytes: Buffer): Ping => ({
+    sid: bytes.toString('latin1', scanned.sidStart, scanned.sidEnd),
+    lat: scanned.lat,
+    lon: scanned.lon,
+    ts: scanned.ts,
+    acc: scanned.acc,
+    src: scanned.srcStart < 0 ? '' : bytes.toString('latin1', scanned.srcStart, scanned.srcEnd),
+  });
 
   const check = (o: unknown, key?: Buffer | null, keyStart = 0, keyEnd = -1): Ping | InvalidPingReason => {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not_object';
@@ -79,16 +148,8 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
     const ts = p.ts;
     if (ts === undefined) return 'ts_missing';
     if (typeof ts !== 'number' || !Number.isFinite(ts)) return 'ts_invalid';
-    if (++clockAt >= 1024) {
-      clockAt = 0;
-      clockMs = now();
-    }
-    if (ts > clockMs + maxFutureMs) {
-      // The cached clock may be stale: re-read before rejecting.
-      clockMs = now();
-      if (ts > clockMs + maxFutureMs) return 'ts_future';
-    }
-    if (ts < clockMs - maxPastMs) return 'ts_past';
+    const when = tsVerdict(ts);
+    if (when !== undefined) return when;
     const acc = p.acc;
     if (acc === undefined) return 'acc_missing';
     if (typeof acc !== 'number' || !(acc >= 0 && acc <= maxAcc)) return 'acc_invalid';
@@ -102,11 +163,23 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
     return p as unknown as Ping;
   };
 
+  const strictAt = (bytes: Buffer, start: number, end: number, keyStart: number, keyEnd: number) => {
+    let o: unknown;
+    try {
+      o = JSON.parse(bytes.toString('utf8', start, end));
+    } catch {
+      return 'invalid_json';
+    }
+    return keyStart < 0 ? check(o) : check(o, bytes, keyStart, keyEnd);
+  };
+
   return {
     check: (o) => check(o),
     decode(value, key) {
       if (value === null) return 'invalid_json';
       if (value.length > maxBytes) return 'too_large';
+      if (typeof value !== 'string' && fast(value, 0, value.length, key ?? null, 0, key?.length ?? 0))
+        return fastPing(value);
       let o: unknown;
       try {
         o = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
@@ -117,13 +190,30 @@ export function createPingDecoder(options: PingDecoderOptions = {}): PingDecoder
     },
     decodeAt(bytes, start, end, keyStart, keyEnd) {
       if (end - start > maxBytes) return 'too_large';
-      let o: unknown;
-      try {
-        o = JSON.parse(bytes.toString('utf8', start, end));
-      } catch {
-        return 'invalid_json';
+      if (fast(bytes, start, end, keyStart < 0 ? null : bytes, keyStart, keyEnd)) return fastPing(bytes);
+      return strictAt(bytes, start, end, keyStart, keyEnd);
+    },
+    decodeInto(bytes, start, end, keyStart, keyEnd, into, index) {
+      if (end - start > maxBytes) return 'too_large';
+      const n = into.n;
+      if (fast(bytes, start, end, keyStart < 0 ? null : bytes, keyStart, keyEnd)) {
+        into.sid[n] = bytes.toString('latin1', scanned.sidStart, scanned.sidEnd);
+        into.lat[n] = scanned.lat;
+        into.lon[n] = scanned.lon;
+        into.ts[n] = scanned.ts;
+        into.acc[n] = scanned.acc;
+      } else {
+        const r = strictAt(bytes, start, end, keyStart, keyEnd);
+        if (typeof r === 'string') return r;
+        into.sid[n] = r.sid;
+        into.lat[n] = r.lat;
+        into.lon[n] = r.lon;
+        into.ts[n] = r.ts;
+        into.acc[n] = r.acc;
       }
-      return keyStart < 0 ? check(o) : check(o, bytes, keyStart, keyEnd);
+      into.index[n] = index;
+      into.n = n + 1;
+      return undefined;
     },
   };
 }

@@ -9,9 +9,10 @@ import { createMatcher, type PackedFenceChange, unpackFences } from '../geo/inde
 import { REDACT_PATHS } from '../logger.ts';
 import type { FootfallVisit } from '../presence/index.ts';
 import { createPingDecoder } from './decode.ts';
+import { createPingColumns, reservePingColumns } from './ping-columns.ts';
 import { createPingPipeline } from './pipeline.ts';
-import type { InvalidPingReason, Ping } from './types.ts';
-import { createOutputCollector } from './worker-columns.ts';
+import type { InvalidPingReason } from './types.ts';
+import { createOutputCollector, outputBuffers } from './worker-columns.ts';
 import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 const port = parentPort!;
@@ -40,6 +41,8 @@ const pipeline = createPingPipeline({
   sweepEveryMs: init.sweepEveryMs,
 });
 const decoder = createPingDecoder(init.decoder);
+// One batch's decoded pings, reused from job to job.
+const decoded = createPingColumns();
 
 let visits = 0;
 let visitsAt = Number.NEGATIVE_INFINITY;
@@ -60,14 +63,8 @@ const reject = (i: number, why: InvalidPingReason) => {
 };
 
 const answer = (valid: number) => {
-  post({
-    t: 'done',
-    out: outputs.take(),
-    invalidAt,
-    invalidWhy,
-    valid,
-    counters: counters(),
-  });
+  const out = outputs.take();
+  post({ t: 'done', out, invalidAt, invalidWhy, valid, counters: counters() }, outputBuffers(out));
   invalidAt = [];
   invalidWhy = [];
 };
@@ -84,21 +81,18 @@ const run = (job: WorkerJob) => {
       const { batch, partition, replay } = job;
       const bytes = Buffer.from(batch.bytes);
       const at = batch.at;
-      const pings: Ping[] = [];
-      const index: number[] = [];
+      reservePingColumns(decoded, batch.count);
       for (let i = 0; i < batch.count; i++) {
         const j = i * 4;
         const r =
-          at[j + 2] < 0 ? 'invalid_json' : decoder.decodeAt(bytes, at[j + 2], at[j + 3], at[j], at[j + 1]);
-        if (typeof r === 'string') {
-          if (!replay) reject(i, r);
-        } else {
-          pings.push(r);
-          index.push(i);
-        }
+          at[j + 2] < 0
+            ? 'invalid_json'
+            : decoder.decodeInto(bytes, at[j + 2], at[j + 3], at[j], at[j + 1], decoded, i);
+        if (r !== undefined && !replay) reject(i, r);
       }
-      pipeline.handle(pings, partition, (i) => reject(index[i], 'processing_failed'), replay);
-      return answer(pings.length);
+      const { index } = decoded;
+      pipeline.handleColumns(decoded, partition, (i) => reject(index[i], 'processing_failed'), replay);
+      return answer(decoded.n);
     }
     case 'pings':
       pipeline.handle(job.pings, job.partition, (i) => reject(i, 'processing_failed'), job.replay);

@@ -11,6 +11,7 @@ import {
   type PresenceTracker,
 } from '../presence/index.ts';
 import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
+import type { PingColumns } from './ping-columns.ts';
 import type { Ping, PingHandler } from './types.ts';
 
 /** What the pipeline needs from the store writer (`createWriter` in src/store). */
@@ -46,6 +47,16 @@ export interface PipelineStats {
 
 export interface PingPipeline extends PingHandler {
   readonly metrics: IngestMetrics;
+  /**
+   * As `handle`, for pings in columns (the ingest worker's decoded batches); `onFailed` gets the
+   * position in the columns.
+   */
+  handleColumns(
+    pings: PingColumns,
+    partition: number,
+    onFailed?: (index: number, err: unknown) => void,
+    replay?: boolean,
+  ): void | Promise<void>;
   /** Presence state of one partition (tests, benchmarks). */
   tracker(partition: number): PresenceTracker | undefined;
   /** Runs the timeout/TTL sweep of every partition as of `watermarkMs` (default: each one's own). */
@@ -159,6 +170,35 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
     return done;
   };
 
+  const processingFailed = (
+    err: unknown,
+    partition: number,
+    i: number,
+    onFailed: ((index: number, err: unknown) => void) | undefined,
+  ) => {
+    failed++;
+    metrics.invalid('processing_failed');
+    logger.error({ err, partition }, 'ping processing failed; ping skipped');
+    onFailed?.(i, err);
+  };
+
+  /** After a batch: counts, the amortised sweep, and the footfall rows to the writer. */
+  const afterBatch = (p: PartitionState, count: number, replay: boolean) => {
+    replaying = false;
+    if (replay) return undefined;
+    pings += count;
+    p.pingsSinceSweep += count;
+    const { tracker } = p;
+    const wm = tracker.watermarkMs;
+    if (
+      wm - p.lastSweepMs >= sweepEveryMs &&
+      (p.pingsSinceSweep >= tracker.size || performance.now() - p.lastSweepAt >= 10_000)
+    ) {
+      sweepOne(p, wm);
+    }
+    return handOver(p);
+  };
+
   return {
     metrics,
     handle(
@@ -177,24 +217,26 @@ export function createPingPipeline(deps: PingPipelineDeps): PingPipeline {
           const n = matcher.matchInto(ping.lon, ping.lat, ping.acc, slots);
           tracker.observe(ping.sid, ping.lon, ping.lat, ping.acc, ping.ts, snap, slots, n);
         } catch (err) {
-          failed++;
-          metrics.invalid('processing_failed');
-          logger.error({ err, partition }, 'ping processing failed; ping skipped');
-          onFailed?.(i, err);
+          processingFailed(err, partition, i, onFailed);
         }
       }
-      replaying = false;
-      if (replay) return undefined;
-      pings += batch.length;
-      p.pingsSinceSweep += batch.length;
-      const wm = tracker.watermarkMs;
-      if (
-        wm - p.lastSweepMs >= sweepEveryMs &&
-        (p.pingsSinceSweep >= tracker.size || performance.now() - p.lastSweepAt >= 10_000)
-      ) {
-        sweepOne(p, wm);
+      return afterBatch(p, batch.length, replay);
+    },
+    handleColumns(cols, partition, onFailed, replay = false) {
+      const p = stateOf(partition);
+      replaying = replay;
+      const snap = matcher.snapshot();
+      const { tracker } = p;
+      const { sid, lon, lat, acc, ts } = cols;
+      for (let i = 0; i < cols.n; i++) {
+        try {
+          const n = matcher.matchInto(lon[i], lat[i], acc[i], slots);
+          tracker.observe(sid[i], lon[i], lat[i], acc[i], ts[i], snap, slots, n);
+        } catch (err) {
+          processingFailed(err, partition, i, onFailed);
+        }
       }
-      return handOver(p);
+      return afterBatch(p, cols.n, replay);
     },
     async flush() {
       if (pending.size > 0) await Promise.all(pending);

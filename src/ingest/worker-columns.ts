@@ -120,6 +120,7 @@ export function createOutputCollector() {
       rstore[rn] = stores.index(r.store_id);
       rn++;
     },
+    /** The answer so far (its columns are copies sized to fit: transfer `buffers(out)` with it). */
     take(): WorkerOutputs {
       const out: WorkerOutputs = {
         strings,
@@ -152,6 +153,26 @@ export function createOutputCollector() {
       return out;
     },
   };
+}
+
+/** The column buffers of an answer made by `take`, for postMessage's transfer list (no second copy). */
+export function outputBuffers(o: WorkerOutputs): ArrayBuffer[] {
+  const e = o.events;
+  const r = o.rows;
+  return [
+    e.kind,
+    e.sid,
+    e.fenceId,
+    e.tsMs,
+    e.dwellMs,
+    e.thresholdMs,
+    e.cause,
+    r.ts,
+    r.sid,
+    r.tenant,
+    r.fenceId,
+    r.storeId,
+  ].map((a) => a.buffer as ArrayBuffer);
 }
 
 function grown<T extends Uint8Array | Int32Array | Float64Array>(from: T, to: T): T {

@@ -2,33 +2,15 @@ import type { Fence, FenceSnapshot } from '../geo/index.ts';
 import type { PresenceOptions } from './options.ts';
 import type { ExitCause, PresenceSink } from './types.ts';
 
-/** `inside`: a visit that fired enter. `present`: inside since before the fence existed (no events). */
-type VisitState = 'inside' | 'present' | 'exited';
-
-interface Visit {
-  fenceId: string;
-  /** The fence as of snapshot `version` (re-resolved by id when the snapshot changes). */
-  fence: Fence;
-  version: number;
-  state: VisitState;
-  enterTs: number;
-  lastInsideTs: number;
-  /** Index of the next dwell threshold to fire. */
-  dwellIdx: number;
-  /** Exited visits stay as tombstones for the late tolerance, so a reordered older ping cannot re-enter. */
-  exitTs: number;
-  /** Start of the hour this visit was last reported to footfall in. */
-  hour: number;
-}
+// Visit states (the `state` column below): `INSIDE`, a visit that fired enter; `PRESENT`, inside since
+// before the fence existed (no events); `EXITED`, a tombstone kept for the late tolerance so a reordered
+// older ping cannot re-enter.
+const INSIDE = 0;
+const PRESENT = 1;
+const EXITED = 2;
+const NONE = -1;
 
 const HOUR_MS = 3_600_000;
-
-interface Subscriber {
-  lastTs: number;
-  lastLon: number;
-  lastLat: number;
-  visits: Visit[];
-}
 
 export interface PresenceStats {
   /** Subscribers with state (inside or near a fence, or recently so). */
@@ -123,11 +105,17 @@ export function createFenceLog(): FenceLog {
 /**
  * Creates a presence tracker. State exists only for subscribers seen inside a fence, kept while a visit
  * is open and for `stateTtlMs` after their last ping; `sweep` bounds it.
+ *
+ * State lives in columns, not objects: subscriber `s` (the slot its sid maps to) has its last ping in
+ * `lastTs[s]`, `lastLon[s]`, `lastLat[s]` and its visits as a list through `next`, from `head[s]` to
+ * `tail[s]` in the order they opened; visit `v` is row `v` of the visit columns. Visits open and end all
+ * the time at a busy store, and objects living minutes of event time would each be promoted to V8's old
+ * space and collected there; free rows are reused instead.
  */
 export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracker {
   const { options: o, sink, near, onPresentHour } = deps;
   const thresholds = o.dwellMs;
-  const subs = new Map<string, Subscriber>();
+  const subs = new Map<string, number>();
   const s = { late: 0, duplicate: 0, enter: 0, dwell: 0, exit: 0, evicted: 0 };
   let watermark = Number.NEGATIVE_INFINITY;
   const fenceLog = deps.fenceLog ?? createFenceLog();
@@ -135,64 +123,160 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
   let snapVersion = -1;
   const addedAt = (id: string) => fenceLog.addedAt(id);
 
+  // Subscribers; free slots are chained through `head`.
+  let subCap = 0;
+  let lastTs = new Float64Array(0);
+  let lastLon = new Float64Array(0);
+  let lastLat = new Float64Array(0);
+  let head = new Int32Array(0);
+  let tail = new Int32Array(0);
+  let subUsed = 0;
+  let subFree = NONE;
+  // Visits; free rows are chained through `next`. `fence` is the fence as of snapshot `version`
+  // (re-resolved by id when the snapshot changes); `hour` the start of the hour the visit was last
+  // reported to footfall in; `dwellIdx` the next dwell threshold to fire.
+  let visitCap = 0;
+  const fence: Array<Fence | undefined> = [];
+  const fenceId: string[] = [];
+  let version = new Float64Array(0);
+  let state = new Uint8Array(0);
+  let enterTs = new Float64Array(0);
+  let lastInsideTs = new Float64Array(0);
+  let exitTs = new Float64Array(0);
+  let hour = new Float64Array(0);
+  let dwellIdx = new Int32Array(0);
+  let next = new Int32Array(0);
+  let visitUsed = 0;
+  let visitFree = NONE;
+
+  const newSubscriber = (): number => {
+    if (subFree !== NONE) {
+      const at = subFree;
+      subFree = head[at];
+      return at;
+    }
+    if (subUsed === subCap) {
+      subCap = Math.max(1_024, Math.ceil(subCap * 1.5));
+      lastTs = grow(lastTs, new Float64Array(subCap));
+      lastLon = grow(lastLon, new Float64Array(subCap));
+      lastLat = grow(lastLat, new Float64Array(subCap));
+      head = grow(head, new Int32Array(subCap));
+      tail = grow(tail, new Int32Array(subCap));
+    }
+    return subUsed++;
+  };
+
+  const freeSubscriber = (at: number) => {
+    head[at] = subFree;
+    subFree = at;
+  };
+
+  const newVisit = (): number => {
+    if (visitFree !== NONE) {
+      const v = visitFree;
+      visitFree = next[v];
+      return v;
+    }
+    if (visitUsed === visitCap) {
+      visitCap = Math.max(1_024, Math.ceil(visitCap * 1.5));
+      version = grow(version, new Float64Array(visitCap));
+      state = grow(state, new Uint8Array(visitCap));
+      enterTs = grow(enterTs, new Float64Array(visitCap));
+      lastInsideTs = grow(lastInsideTs, new Float64Array(visitCap));
+      exitTs = grow(exitTs, new Float64Array(visitCap));
+      hour = grow(hour, new Float64Array(visitCap));
+      dwellIdx = grow(dwellIdx, new Int32Array(visitCap));
+      next = grow(next, new Int32Array(visitCap));
+    }
+    fence.push(undefined);
+    fenceId.push('');
+    return visitUsed++;
+  };
+
+  /** Unlinks visit `v` (after `prev`, NONE for the first) from subscriber `at`'s list and frees it. */
+  const dropVisit = (at: number, prev: number, v: number) => {
+    const after = next[v];
+    if (prev === NONE) head[at] = after;
+    else next[prev] = after;
+    if (tail[at] === v) tail[at] = prev;
+    fence[v] = undefined;
+    fenceId[v] = '';
+    next[v] = visitFree;
+    visitFree = v;
+  };
+
   const onSnapshot = (snap: FenceSnapshot) => {
     snapVersion = snap.version;
     byId = fenceLog.sync(snap, watermark);
   };
 
-  const exit = (sid: string, v: Visit, tsMs: number, cause: ExitCause) => {
-    if (v.state === 'inside') {
+  const exit = (sid: string, v: number, tsMs: number, cause: ExitCause) => {
+    if (state[v] === INSIDE) {
       s.exit++;
       sink.onEvent({
         kind: 'exit',
         sid,
-        fenceId: v.fenceId,
+        fenceId: fenceId[v],
         tsMs,
-        dwellMs: v.lastInsideTs - v.enterTs,
+        dwellMs: lastInsideTs[v] - enterTs[v],
         cause,
       });
     }
-    v.state = 'exited';
-    v.exitTs = tsMs;
+    state[v] = EXITED;
+    exitTs[v] = tsMs;
   };
 
-  const fireDwell = (sid: string, v: Visit, tsMs: number) => {
-    const inside = tsMs - v.enterTs;
-    while (v.dwellIdx < thresholds.length && inside >= thresholds[v.dwellIdx]) {
+  const fireDwell = (sid: string, v: number, tsMs: number) => {
+    const inside = tsMs - enterTs[v];
+    while (dwellIdx[v] < thresholds.length && inside >= thresholds[dwellIdx[v]]) {
       s.dwell++;
       sink.onEvent({
         kind: 'dwell',
         sid,
-        fenceId: v.fenceId,
+        fenceId: fenceId[v],
         tsMs,
         dwellMs: inside,
-        thresholdMs: thresholds[v.dwellIdx],
+        thresholdMs: thresholds[dwellIdx[v]],
       });
-      v.dwellIdx++;
+      dwellIdx[v]++;
     }
   };
 
-  // `fence` is the current snapshot's object for its id (see Visit.version), so identity is enough.
-  const isMatched = (fence: Fence, fences: readonly Fence[], slots: Int32Array, count: number) => {
-    for (let i = 0; i < count; i++) if (fences[slots[i]] === fence) return true;
+  // `f` is the current snapshot's object for its id (see `version`), so identity is enough.
+  const isMatched = (f: Fence, fences: readonly Fence[], slots: Int32Array, count: number) => {
+    for (let i = 0; i < count; i++) if (fences[slots[i]] === f) return true;
     return false;
   };
 
   /** Under the `suppress` policy: was this subscriber there before the fence existed? */
-  const presentBefore = (fence: Fence, tsMs: number, prevTs: number, prevLon: number, prevLat: number) => {
+  const presentBefore = (f: Fence, tsMs: number, prevTs: number, prevLon: number, prevLat: number) => {
     if (o.newFencePolicy !== 'suppress') return false;
-    const added = addedAt(fence.props.id);
+    const added = addedAt(f.props.id);
     if (added === undefined) return false;
     // Nothing known from before this ping: presume they were there if it comes soon after creation.
     if (prevTs === Number.NEGATIVE_INFINITY) return tsMs < added + o.newFenceGraceMs;
-    return prevTs <= added && near(fence, prevLon, prevLat, 0);
+    return prevTs <= added && near(f, prevLon, prevLat, 0);
+  };
+
+  /** An open visit or a tombstone still blocking re-entry at `tsMs`, of this fence object or id. */
+  const blocks = (at: number, f: Fence, tsMs: number) => {
+    // Usually the open visit holds this very fence object (refreshed before): no id needed.
+    for (let v = head[at]; v !== NONE; v = next[v]) {
+      if (fence[v] === f && (state[v] !== EXITED || tsMs <= exitTs[v])) return true;
+    }
+    // An exited visit may hold an older object of the same fence: compare ids.
+    const id = f.props.id;
+    for (let v = head[at]; v !== NONE; v = next[v]) {
+      if (fenceId[v] === id && (state[v] !== EXITED || tsMs <= exitTs[v])) return true;
+    }
+    return false;
   };
 
   return {
     observe(sid, lon, lat, accM, tsMs, snapshot, slots, count) {
-      let st = subs.get(sid);
+      let at = subs.get(sid);
       // Hot path: most pings are far from every fence and from every tracked visit.
-      if (count === 0 && st === undefined) {
+      if (count === 0 && at === undefined) {
         if (tsMs > watermark) watermark = tsMs;
         return;
       }
@@ -201,124 +285,122 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
       let prevTs = Number.NEGATIVE_INFINITY;
       let prevLon = 0;
       let prevLat = 0;
-      if (st !== undefined) {
-        if (tsMs < st.lastTs - o.lateToleranceMs) {
+      if (at !== undefined) {
+        if (tsMs < lastTs[at] - o.lateToleranceMs) {
           s.late++;
           return;
         }
-        if (tsMs === st.lastTs && lon === st.lastLon && lat === st.lastLat) {
+        if (tsMs === lastTs[at] && lon === lastLon[at] && lat === lastLat[at]) {
           s.duplicate++;
           return;
         }
-        prevTs = st.lastTs;
-        prevLon = st.lastLon;
-        prevLat = st.lastLat;
+        prevTs = lastTs[at];
+        prevLon = lastLon[at];
+        prevLat = lastLat[at];
       } else {
-        st = { lastTs: tsMs, lastLon: lon, lastLat: lat, visits: [] };
-        subs.set(sid, st);
+        at = newSubscriber();
+        lastTs[at] = tsMs;
+        lastLon[at] = lon;
+        lastLat[at] = lat;
+        head[at] = NONE;
+        tail[at] = NONE;
+        subs.set(sid, at);
       }
       const fences = snapshot.fences;
-      const visits = st.visits;
       const newest = tsMs > prevTs ? tsMs : prevTs;
 
       // Existing visits: refresh, dwell, or exit.
-      for (let i = 0; i < visits.length; i++) {
-        const v = visits[i];
-        if (v.state === 'exited') {
-          if (newest > v.exitTs + o.lateToleranceMs) visits.splice(i--, 1);
+      let prev = NONE;
+      for (let v = head[at]; v !== NONE; ) {
+        const after = next[v];
+        if (state[v] === EXITED) {
+          if (newest > exitTs[v] + o.lateToleranceMs) dropVisit(at, prev, v);
+          else prev = v;
+          v = after;
           continue;
         }
-        if (v.version !== snapVersion) {
-          const current = byId.get(v.fenceId);
+        if (version[v] !== snapVersion) {
+          const current = byId.get(fenceId[v]);
           // The fence was removed: its visit ends silently (no exit event for a fence that no longer exists).
           if (current === undefined) {
-            visits.splice(i--, 1);
+            dropVisit(at, prev, v);
+            v = after;
             continue;
           }
-          v.fence = current;
-          v.version = snapVersion;
+          fence[v] = current;
+          version[v] = snapVersion;
         }
-        const fence = v.fence;
-        if (tsMs <= v.lastInsideTs) continue;
-        if (tsMs - v.lastInsideTs > o.exitTimeoutMs) {
-          exit(sid, v, v.lastInsideTs + o.exitTimeoutMs, 'timeout');
-          continue;
-        }
-        if (isMatched(fence, fences, slots, count)) {
-          v.lastInsideTs = tsMs;
-          if (onPresentHour !== undefined && tsMs - v.hour >= HOUR_MS) {
-            v.hour = tsMs - (tsMs % HOUR_MS);
-            onPresentHour(sid, fence, tsMs);
+        prev = v;
+        const f = fence[v] as Fence;
+        const lastInside = lastInsideTs[v];
+        if (tsMs > lastInside) {
+          if (tsMs - lastInside > o.exitTimeoutMs) {
+            exit(sid, v, lastInside + o.exitTimeoutMs, 'timeout');
+          } else if (isMatched(f, fences, slots, count)) {
+            lastInsideTs[v] = tsMs;
+            if (onPresentHour !== undefined && tsMs - hour[v] >= HOUR_MS) {
+              hour[v] = tsMs - (tsMs % HOUR_MS);
+              onPresentHour(sid, f, tsMs);
+            }
+            if (state[v] === INSIDE) fireDwell(sid, v, tsMs);
+          } else if (!near(f, lon, lat, accM > o.hysteresisM ? accM : o.hysteresisM)) {
+            exit(sid, v, tsMs, 'outside');
           }
-          if (v.state === 'inside') fireDwell(sid, v, tsMs);
-        } else if (!near(fence, lon, lat, accM > o.hysteresisM ? accM : o.hysteresisM)) {
-          exit(sid, v, tsMs, 'outside');
         }
+        v = after;
       }
 
       // Fences covering the ping without an open visit: enter (or present-before-creation).
       for (let i = 0; i < count; i++) {
-        const fence = fences[slots[i]];
-        // Usually the open visit holds this very fence object (refreshed above): no id needed.
-        let blocked = false;
-        for (let j = 0; j < visits.length; j++) {
-          const v = visits[j];
-          if (v.fence === fence && (v.state !== 'exited' || tsMs <= v.exitTs)) {
-            blocked = true;
-            break;
-          }
-        }
-        if (blocked) continue;
-        // An exited visit may hold an older object of the same fence: compare ids.
-        const id = fence.props.id;
-        for (let j = 0; j < visits.length; j++) {
-          const v = visits[j];
-          if (v.fenceId === id && (v.state !== 'exited' || tsMs <= v.exitTs)) {
-            blocked = true;
-            break;
-          }
-        }
-        if (blocked) continue;
-        const present = presentBefore(fence, tsMs, prevTs, prevLon, prevLat);
-        visits.push({
-          fenceId: id,
-          fence,
-          version: snapVersion,
-          state: present ? 'present' : 'inside',
-          enterTs: tsMs,
-          lastInsideTs: tsMs,
-          dwellIdx: 0,
-          exitTs: 0,
-          hour: tsMs - (tsMs % HOUR_MS),
-        });
-        onPresentHour?.(sid, fence, tsMs);
+        const f = fences[slots[i]];
+        if (blocks(at, f, tsMs)) continue;
+        const id = f.props.id;
+        const present = presentBefore(f, tsMs, prevTs, prevLon, prevLat);
+        const v = newVisit();
+        fence[v] = f;
+        fenceId[v] = id;
+        version[v] = snapVersion;
+        state[v] = present ? PRESENT : INSIDE;
+        enterTs[v] = tsMs;
+        lastInsideTs[v] = tsMs;
+        dwellIdx[v] = 0;
+        exitTs[v] = 0;
+        hour[v] = tsMs - (tsMs % HOUR_MS);
+        next[v] = NONE;
+        if (tail[at] === NONE) head[at] = v;
+        else next[tail[at]] = v;
+        tail[at] = v;
+        onPresentHour?.(sid, f, tsMs);
         if (!present) {
           s.enter++;
           sink.onEvent({ kind: 'enter', sid, fenceId: id, tsMs, dwellMs: 0 });
         }
       }
 
-      if (tsMs >= st.lastTs) {
-        st.lastTs = tsMs;
-        st.lastLon = lon;
-        st.lastLat = lat;
+      if (tsMs >= lastTs[at]) {
+        lastTs[at] = tsMs;
+        lastLon[at] = lon;
+        lastLat[at] = lat;
       }
     },
 
     sweep(watermarkMs) {
       if (watermarkMs > watermark) watermark = watermarkMs;
       let evicted = 0;
-      for (const [sid, st] of subs) {
-        const visits = st.visits;
-        for (let i = 0; i < visits.length; i++) {
-          const v = visits[i];
-          if (v.state !== 'exited' && watermark - v.lastInsideTs > o.exitTimeoutMs) {
-            exit(sid, v, v.lastInsideTs + o.exitTimeoutMs, 'timeout');
+      for (const [sid, at] of subs) {
+        let prev = NONE;
+        for (let v = head[at]; v !== NONE; ) {
+          const after = next[v];
+          if (state[v] !== EXITED && watermark - lastInsideTs[v] > o.exitTimeoutMs) {
+            exit(sid, v, lastInsideTs[v] + o.exitTimeoutMs, 'timeout');
           }
-          if (v.state === 'exited' && watermark > v.exitTs + o.lateToleranceMs) visits.splice(i--, 1);
+          if (state[v] === EXITED && watermark > exitTs[v] + o.lateToleranceMs) dropVisit(at, prev, v);
+          else prev = v;
+          v = after;
         }
-        if (visits.length === 0 && watermark - st.lastTs > o.stateTtlMs) {
+        if (head[at] === NONE && watermark - lastTs[at] > o.stateTtlMs) {
           subs.delete(sid);
+          freeSubscriber(at);
           evicted++;
         }
       }
@@ -335,8 +417,15 @@ export function createPresenceTracker(deps: PresenceTrackerDeps): PresenceTracke
     },
     stats() {
       let open = 0;
-      for (const st of subs.values()) for (const v of st.visits) if (v.state !== 'exited') open++;
+      for (const at of subs.values()) {
+        for (let v = head[at]; v !== NONE; v = next[v]) if (state[v] !== EXITED) open++;
+      }
       return { tracked: subs.size, visits: open, ...s };
     },
   };
+}
+
+function grow<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
