@@ -78,5 +78,7 @@ test('the speed factor stretches event-time gaps into wall-clock time', async ()
   await src.done;
   const took = performance.now() - t;
   assert.equal(got.length, 10);
-  assert.ok(took >= 400 && took < 2_000, `took ${took.toFixed(0)} ms`);
+  // At least the stretched gaps (~450 ms); well under the 9 s that ignoring the speed would take. The
+  // upper bound is loose on purpose: a busy CI machine can delay timers by a second or more.
+  assert.ok(took >= 400 && took < 5_000, `took ${took.toFixed(0)} ms`);
 });
