@@ -104,6 +104,8 @@ const ACC_SHIFT = 2;
 const ACC_OTHER = 255;
 const SLOT_SHIFT = 10;
 const MAX_SLOTS = 2 ** (32 - SLOT_SHIFT);
+// Pass 2 sorts cell entries in about this many block ranges (see there).
+const PARTITION_BUCKETS = 256;
 
 /** Work arrays of a build, kept for the next one (builds are synchronous, so never overlap). */
 interface BuildWork {
@@ -112,6 +114,9 @@ interface BuildWork {
   word: Int32Array;
   mask: Int32Array;
   cursor: Int32Array;
+  partCell: Int32Array;
+  partWord: Int32Array;
+  partMask: Int32Array;
   raster: RasterScratch;
 }
 
@@ -128,6 +133,9 @@ function workFor(n: number): BuildWork {
     word: new Int32Array(0),
     mask: new Int32Array(0),
     cursor: new Int32Array(0),
+    partCell: new Int32Array(0),
+    partWord: new Int32Array(0),
+    partMask: new Int32Array(0),
     raster: createRasterScratch(),
   };
   if (kept.boxes.length < n * 4) kept.boxes = new Float64Array(n * 4);
@@ -140,6 +148,15 @@ function triplesFor(work: BuildWork, count: number): void {
     work.cell = new Int32Array(size);
     work.word = new Int32Array(size);
     work.mask = new Int32Array(size);
+  }
+}
+
+function partsFor(work: BuildWork, count: number): void {
+  if (work.partCell.length < count) {
+    const size = Math.ceil(count * 1.25);
+    work.partCell = new Int32Array(size);
+    work.partWord = new Int32Array(size);
+    work.partMask = new Int32Array(size);
   }
 }
 
@@ -338,49 +355,67 @@ export function buildFenceIndex(
   };
   // One int32 run per occupied block: 65 absolute indices (where each of its 64 cells' entries
   // start, then their end) followed by the entries, so a cell's offsets and entries share a page.
-  if (work.cursor.length < blocks * 64) work.cursor = new Int32Array(blocks * 64 * 1.25);
-  const cursor = work.cursor;
-  cursor.fill(0, 0, blocks * 64);
+  // The triples (in slot order, scattered over the whole grid) are first partitioned by block range
+  // into buckets whose runs span a few hundred kB, then each bucket is counted and placed on its own:
+  // the counting sort's random writes stay in cache instead of missing once per entry.
+  const data = new Int32Array(blocks * 65 + total * 2);
+  const bucketShift = Math.max(0, Math.ceil(Math.log2((blocks + 1) / PARTITION_BUCKETS)));
+  const buckets = (blocks >> bucketShift) + 1;
+  const bucketStart = new Int32Array(buckets + 1);
   for (let e = 0; e < total; e++) {
     const c = cellOf(tripleCell[e]);
     tripleCell[e] = c;
-    cursor[c]++;
+    bucketStart[((c >>> 6) >>> bucketShift) + 1]++;
+  }
+  for (let b = 0; b < buckets; b++) bucketStart[b + 1] += bucketStart[b];
+  partsFor(work, total);
+  const partCell = work.partCell;
+  const partWord = work.partWord;
+  const partMask = work.partMask;
+  const bucketAt = bucketStart.slice(0, buckets);
+  for (let e = 0; e < total; e++) {
+    const c = tripleCell[e];
+    const at = bucketAt[(c >>> 6) >>> bucketShift]++;
+    partCell[at] = c;
+    partWord[at] = tripleWord[e];
+    partMask[at] = tripleMask[e];
   }
   const blockBase = new Int32Array(blocks);
+  if (work.cursor.length < (1 << bucketShift) * 64) work.cursor = new Int32Array((1 << bucketShift) * 64);
+  const cursor = work.cursor;
   let size = 0;
   let cells = 0;
-  let maxCellEntries = 0;
-  for (let k = 0; k < blocks; k++) {
-    blockBase[k] = size;
-    size += 65;
-    for (let l = 0; l < 64; l++) {
-      const count = cursor[k * 64 + l];
-      if (count !== 0) cells++;
-      if (count > maxCellEntries) maxCellEntries = count;
-      size += count * 2;
+  for (let b = 0; b < buckets; b++) {
+    const k0 = b << bucketShift;
+    const k1 = Math.min(blocks, k0 + (1 << bucketShift));
+    const local0 = k0 * 64;
+    cursor.fill(0, 0, (k1 - k0) * 64);
+    for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) cursor[partCell[e] - local0]++;
+    for (let k = k0; k < k1; k++) {
+      const base = size;
+      blockBase[k] = base;
+      let at = base + 65;
+      for (let l = 0, i = (k - k0) * 64; l < 64; l++, i++) {
+        data[base + l] = at;
+        const count = cursor[i];
+        if (count !== 0) cells++;
+        cursor[i] = at;
+        at += count * 2;
+      }
+      data[base + 64] = at;
+      size = at;
     }
-  }
-  const data = new Int32Array(size);
-  for (let k = 0; k < blocks; k++) {
-    const base = blockBase[k];
-    let at = base + 65;
-    for (let l = 0; l < 64; l++) {
-      data[base + l] = at;
-      const count = cursor[k * 64 + l];
-      cursor[k * 64 + l] = at;
-      at += count * 2;
+    for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) {
+      const i = partCell[e] - local0;
+      const at = cursor[i];
+      cursor[i] = at + 2;
+      data[at] = partWord[e];
+      data[at + 1] = partMask[e];
     }
-    data[base + 64] = at;
-  }
-  for (let e = 0; e < total; e++) {
-    const at = cursor[tripleCell[e]];
-    cursor[tripleCell[e]] = at + 2;
-    data[at] = tripleWord[e];
-    data[at + 1] = tripleMask[e];
   }
 
   // very large builds (1 M fences: ~300 MB of work arrays) do not keep theirs
-  if (work.boxes.byteLength + work.cell.byteLength * 3 + work.cursor.byteLength > KEEP_WORK_BYTES)
+  if (work.boxes.byteLength + work.cell.byteLength * 6 + work.cursor.byteLength > KEEP_WORK_BYTES)
     kept = undefined;
   const largeSlots = Int32Array.from(large);
   const largeBoxes = new Float64Array(large.length * 4);
