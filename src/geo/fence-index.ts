@@ -10,6 +10,11 @@ export interface FenceIndexOptions {
   cellSizeM?: number;
   /** Fences spanning more cells than this are answered by the R-tree alone. */
   maxCellsPerFence?: number;
+  /**
+   * A fence gets 8 × 8 sub-cells per cell instead of 4 × 4 when at least this many fences have the
+   * centre of their bounding box in the same 8 × 8-cell block as its own (0: every fence).
+   */
+  fineMinFences?: number;
 }
 
 export interface FenceIndexStats {
@@ -17,6 +22,8 @@ export interface FenceIndexStats {
   cells: number;
   entries: number;
   insideEntries: number;
+  /** Entries with 8 × 8 sub-cells. */
+  fineEntries: number;
   largeFences: number;
   buildMs: number;
   bytes: number;
@@ -92,14 +99,23 @@ function popcount(x: number): number {
 }
 
 // Each cell is split into 4 × 4 sub-cells with a 2-bit state each (OUTSIDE / INSIDE / BOUNDARY),
-// sub-cell (sx, sy) at bits 2·(4·sy + sx) of a 32-bit mask.
+// sub-cell (sx, sy) at bits 2·(4·sy + sx) of a 32-bit mask; a fine entry splits it into 8 × 8 in four
+// such words (sub-rows 2k and 2k + 1 in word k; see fence-raster.ts). Pings locate their 8 × 8
+// sub-cell; its 4 × 4 parent is the same position halved.
 const SUB = 4;
 const SUB_SHIFT = 2;
+const FINE_SHIFT = 3;
+const FINE = 1 << FINE_SHIFT;
 const ALL_INSIDE = 0x55555555;
+// Where fences crowd (city centres, ~50 per cell), a ping's cell holds many boundary entries; the
+// finer sub-cells halve the exact tests there, at twice the rasterisation for those fences only.
+const FINE_MIN_FENCES = 24;
 // Cells are grouped in 8 × 8 blocks; an occupied block's 64 cells get consecutive entry ranges, so
 // neighbouring cells share cache lines and an empty block costs one bit.
 const BLOCK_SHIFT = 3;
-// Entry word 0: bit 0 wholly inside, bits 2–9 accuracy class, bits 10–31 slot; word 1 the sub-cell mask.
+// Entry word 0: bit 0 wholly inside, bit 1 fine, bits 2–9 accuracy class, bits 10–31 slot; word 1 the
+// sub-cell mask, or for a fine entry where its four words start in the fine-mask array.
+const FINE_ENTRY = 2;
 const ACC_SHIFT = 2;
 const ACC_OTHER = 255;
 const SLOT_SHIFT = 10;
@@ -117,6 +133,8 @@ interface BuildWork {
   partCell: Int32Array;
   partWord: Int32Array;
   partMask: Int32Array;
+  fine: Int32Array;
+  density: Int32Array;
   raster: RasterScratch;
 }
 
@@ -136,6 +154,8 @@ function workFor(n: number): BuildWork {
     partCell: new Int32Array(0),
     partWord: new Int32Array(0),
     partMask: new Int32Array(0),
+    fine: new Int32Array(0),
+    density: new Int32Array(0),
     raster: createRasterScratch(),
   };
   if (kept.boxes.length < n * 4) kept.boxes = new Float64Array(n * 4);
@@ -160,6 +180,51 @@ function partsFor(work: BuildWork, count: number): void {
   }
 }
 
+function growFine(work: BuildWork, words: number): void {
+  const next = new Int32Array(Math.max(words, work.fine.length * 2));
+  next.set(work.fine);
+  work.fine = next;
+}
+
+/**
+ * 1 per slot whose fence gets 8 × 8 sub-cells: at least `minFences` bounding-box centres in its
+ * centre's block, counted in an open-addressing table of block numbers (the grid is too large for an
+ * array of counts).
+ */
+function fineFences(
+  work: BuildWork,
+  boxes: Float64Array,
+  n: number,
+  gx0: number,
+  gy0: number,
+  invCw: number,
+  invCh: number,
+  bnx: number,
+  minFences: number,
+): Uint8Array {
+  const fine = new Uint8Array(n);
+  if (minFences <= 1) return fine.fill(1);
+  let size = 1024;
+  while (size < n * 2) size *= 2;
+  if (work.density.length < size * 3) work.density = new Int32Array(size * 3);
+  // [block + 1 (0 = free), count] pairs, then each slot's pair index
+  const table = work.density;
+  table.fill(0, 0, size * 2);
+  const mask = size - 1;
+  for (let s = 0; s < n; s++) {
+    const ix = Math.floor(((boxes[s * 4] + boxes[s * 4 + 2]) / 2 - gx0) * invCw);
+    const iy = Math.floor(((boxes[s * 4 + 1] + boxes[s * 4 + 3]) / 2 - gy0) * invCh);
+    const key = (iy >> BLOCK_SHIFT) * bnx + (ix >> BLOCK_SHIFT) + 1;
+    let h = Math.imul(key, 0x9e3779b1) & mask;
+    while (table[h * 2] !== 0 && table[h * 2] !== key) h = (h + 1) & mask;
+    table[h * 2] = key;
+    table[h * 2 + 1]++;
+    table[size * 2 + s] = h;
+  }
+  for (let s = 0; s < n; s++) if (table[table[size * 2 + s] * 2 + 1] >= minFences) fine[s] = 1;
+  return fine;
+}
+
 /** Builds an index snapshot over `fences`; slots are positions in `fences`. */
 export function buildFenceIndex(
   fences: readonly Fence[],
@@ -169,6 +234,7 @@ export function buildFenceIndex(
   const started = performance.now();
   let cellSizeM = options.cellSizeM ?? 60;
   const maxCellsPerFence = options.maxCellsPerFence ?? 4096;
+  const fineMinFences = options.fineMinFences ?? FINE_MIN_FENCES;
   const n = fences.length;
   if (n > MAX_SLOTS) throw new RangeError(`a fence index holds at most ${MAX_SLOTS} fences, not ${n}`);
 
@@ -268,11 +334,13 @@ export function buildFenceIndex(
   }
   const invCw = 1 / cw;
   const invCh = 1 / ch;
-  const fcw = cw / SUB;
-  const fch = ch / SUB;
-  const invFcw = invCw * SUB;
-  const invFch = invCh * SUB;
-  const subGrid = { gx0, gy0, fcw, fch };
+  const subGrid = { gx0, gy0, fcw: cw / SUB, fch: ch / SUB };
+  const fineGrid = { gx0, gy0, fcw: cw / FINE, fch: ch / FINE };
+  const invFine = invCw * FINE;
+  const invFineH = invCh * FINE;
+  const bnx = (nx >> BLOCK_SHIFT) + 1;
+  const bny = (ny >> BLOCK_SHIFT) + 1;
+  const fineOf = fineFences(work, boxes, n, gx0, gy0, invCw, invCh, bnx, fineMinFences);
 
   // Pass 1: rasterise every fence into (cell, entry word, sub-cell mask) triples, in slot order.
   let cellBound = 0;
@@ -287,6 +355,7 @@ export function buildFenceIndex(
   const tripleMask = work.mask;
   let total = 0;
   let insideEntries = 0;
+  let fineCount = 0;
   const large: number[] = [];
   const scratch = work.raster;
   for (let s = 0; s < n; s++) {
@@ -301,17 +370,59 @@ export function buildFenceIndex(
       continue;
     }
     const r = recOf[s];
+    const word = (s << SLOT_SHIFT) | (accCode[s] << ACC_SHIFT);
+    if (fineOf[s] !== 0) {
+      const masks = rasterFence(
+        chunks[r >>> CHUNK_BITS],
+        r & CHUNK_MASK,
+        fineGrid,
+        FINE_SHIFT,
+        ix0 * FINE,
+        iy0 * FINE,
+        w,
+        h,
+        scratch,
+      );
+      if (work.fine.length < (fineCount + w * h) * 4) growFine(work, (fineCount + w * h) * 4);
+      const tmpFine = work.fine;
+      for (let row = 0; row < h; row++) {
+        const cellBase = (iy0 + row) * nx + ix0;
+        for (let col = 0; col < w; col++) {
+          const k = (row * w + col) * 4;
+          const m0 = masks[k];
+          const m1 = masks[k + 1];
+          const m2 = masks[k + 2];
+          const m3 = masks[k + 3];
+          if ((m0 | m1 | m2 | m3) === 0) continue;
+          tripleCell[total] = cellBase + col;
+          if (m0 === ALL_INSIDE && m1 === ALL_INSIDE && m2 === ALL_INSIDE && m3 === ALL_INSIDE) {
+            tripleWord[total] = word | 1;
+            tripleMask[total++] = ALL_INSIDE;
+            insideEntries++;
+            continue;
+          }
+          tripleWord[total] = word | FINE_ENTRY;
+          tripleMask[total++] = fineCount;
+          tmpFine[fineCount * 4] = m0;
+          tmpFine[fineCount * 4 + 1] = m1;
+          tmpFine[fineCount * 4 + 2] = m2;
+          tmpFine[fineCount * 4 + 3] = m3;
+          fineCount++;
+        }
+      }
+      continue;
+    }
     const masks = rasterFence(
       chunks[r >>> CHUNK_BITS],
       r & CHUNK_MASK,
       subGrid,
+      SUB_SHIFT,
       ix0 * SUB,
       iy0 * SUB,
       w,
       h,
       scratch,
     );
-    const word = (s << SLOT_SHIFT) | (accCode[s] << ACC_SHIFT);
     for (let row = 0; row < h; row++) {
       const cellBase = (iy0 + row) * nx + ix0;
       for (let col = 0; col < w; col++) {
@@ -329,8 +440,6 @@ export function buildFenceIndex(
 
   // Pass 2: occupancy bits per block, their running count per 32-bit word, then a counting sort of
   // the triples into per-cell runs (block number · 64 + cell within the block).
-  const bnx = (nx >> BLOCK_SHIFT) + 1;
-  const bny = (ny >> BLOCK_SHIFT) + 1;
   const words = ((bnx * bny) >> 5) + 1;
   const bits = new Int32Array(words);
   for (let e = 0; e < total; e++) {
@@ -414,6 +523,27 @@ export function buildFenceIndex(
     }
   }
 
+  // Fine masks in data order, so a cell's fine entries read one contiguous run.
+  const fine = new Int32Array(fineCount * 4);
+  if (fineCount > 0) {
+    const tmpFine = work.fine;
+    let at = 0;
+    for (let k = 0; k < blocks; k++) {
+      const base = blockBase[k];
+      const end = data[base + 64];
+      for (let i = base + 65; i < end; i += 2) {
+        if ((data[i] & FINE_ENTRY) === 0) continue;
+        const t = data[i + 1] * 4;
+        fine[at] = tmpFine[t];
+        fine[at + 1] = tmpFine[t + 1];
+        fine[at + 2] = tmpFine[t + 2];
+        fine[at + 3] = tmpFine[t + 3];
+        data[i + 1] = at;
+        at += 4;
+      }
+    }
+  }
+
   // very large builds (1 M fences: ~300 MB of work arrays) do not keep theirs
   if (work.boxes.byteLength + work.cell.byteLength * 6 + work.cursor.byteLength > KEEP_WORK_BYTES)
     kept = undefined;
@@ -421,8 +551,8 @@ export function buildFenceIndex(
   const largeBoxes = new Float64Array(large.length * 4);
   for (let i = 0; i < large.length; i++)
     largeBoxes.set(boxes.subarray(large[i] * 4, large[i] * 4 + 4), i * 4);
-  const fnx = nx * SUB;
-  const fny = ny * SUB;
+  const fnx = nx * FINE;
+  const fny = ny * FINE;
 
   const covers = (slot: number, lon: number, lat: number): boolean => {
     const r = recOf[slot];
@@ -438,6 +568,7 @@ export function buildFenceIndex(
   const bytes =
     blockBase.byteLength +
     data.byteLength +
+    fine.byteLength +
     bits.byteLength +
     rank.byteLength +
     recOf.byteLength +
@@ -449,20 +580,22 @@ export function buildFenceIndex(
     fences,
     matchInto(lon: number, lat: number, accM: number, out: Int32Array): number {
       let found = 0;
-      const fu = (lon - gx0) * invFcw;
-      const fv = (lat - gy0) * invFch;
+      const fu = (lon - gx0) * invFine;
+      const fv = (lat - gy0) * invFineH;
       if (fu >= 0 && fv >= 0 && fu < fnx && fv < fny) {
         const fix = fu | 0;
         const fiy = fv | 0;
-        const ix = fix >> SUB_SHIFT;
-        const iy = fiy >> SUB_SHIFT;
+        const ix = fix >> FINE_SHIFT;
+        const iy = fiy >> FINE_SHIFT;
         const blk = (iy >> BLOCK_SHIFT) * bnx + (ix >> BLOCK_SHIFT);
         const word = bits[blk >> 5];
         const bit = blk & 31;
         if (((word >>> bit) & 1) !== 0) {
           const base = blockBase[rank[blk >> 5] + popcount(word & ~(-1 << bit))];
           const cell = base + (((iy & 7) << 3) | (ix & 7));
-          const shift = ((fiy & (SUB - 1)) << 3) | ((fix & (SUB - 1)) << 1);
+          const shift = (((fiy >> 1) & (SUB - 1)) << 3) | (((fix >> 1) & (SUB - 1)) << 1);
+          const fineWord = (fiy & (FINE - 1)) >> 1;
+          const fineShift = ((fiy & 1) << 4) | ((fix & (FINE - 1)) << 1);
           const first = data[cell];
           const end = data[cell + 1];
           // Touch the record of every fence that needs the exact test before running any, so
@@ -470,7 +603,10 @@ export function buildFenceIndex(
           let touched = 0;
           for (let i = first; i < end; i += 2) {
             const e = data[i];
-            if ((e & 1) === 0 && ((data[i + 1] >>> shift) & 3) === BOUNDARY) {
+            if ((e & 1) !== 0) continue;
+            const m = data[i + 1];
+            const state = (e & FINE_ENTRY) === 0 ? (m >>> shift) & 3 : (fine[m + fineWord] >>> fineShift) & 3;
+            if (state === BOUNDARY) {
               const r = recOf[e >>> SLOT_SHIFT];
               touched += chunks[r >>> CHUNK_BITS][r & CHUNK_MASK];
             }
@@ -485,7 +621,8 @@ export function buildFenceIndex(
               out[found++] = slot;
               continue;
             }
-            const state = (data[i + 1] >>> shift) & 3;
+            const m = data[i + 1];
+            const state = (e & FINE_ENTRY) === 0 ? (m >>> shift) & 3 : (fine[m + fineWord] >>> fineShift) & 3;
             if (state === INSIDE || (state === BOUNDARY && covers(slot, lon, lat))) out[found++] = slot;
           }
         }
@@ -512,7 +649,16 @@ export function buildFenceIndex(
       return byId.get(id) ?? -1;
     },
     stats(): FenceIndexStats {
-      return { fences: n, cells, entries: total, insideEntries, largeFences: large.length, buildMs, bytes };
+      return {
+        fences: n,
+        cells,
+        entries: total,
+        insideEntries,
+        fineEntries: fineCount,
+        largeFences: large.length,
+        buildMs,
+        bytes,
+      };
     },
   };
 }
