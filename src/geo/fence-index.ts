@@ -599,11 +599,14 @@ export function buildFenceIndex(
           const first = data[cell];
           const end = data[cell + 1];
           // Touch the record of every fence that needs the exact test before running any, so
-          // their cache misses overlap instead of queueing one behind another.
+          // their cache misses overlap instead of queueing one behind another (fences the ping is
+          // too imprecise for are skipped: their records would be fetched for nothing).
           let touched = 0;
           for (let i = first; i < end; i += 2) {
             const e = data[i];
             if ((e & 1) !== 0) continue;
+            const cls = (e >>> ACC_SHIFT) & ACC_OTHER;
+            if (accM > accValues[cls]) continue;
             const m = data[i + 1];
             const state = (e & FINE_ENTRY) === 0 ? (m >>> shift) & 3 : (fine[m + fineWord] >>> fineShift) & 3;
             if (state === BOUNDARY) {
