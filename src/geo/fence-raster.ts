@@ -226,18 +226,34 @@ function rasterPolygon(
         const vmin = lo - EPS;
         const vmax = hi + EPS;
         const rowEnd = Math.min(H - 1, Math.floor(vmax));
+        const rowStart = Math.max(0, Math.floor(vmin));
+        if (rowStart === rowEnd) {
+          // Within one sub-row (most edges): its u-range is the edge's own, no clipping per row.
+          const umin = u1 < u2 ? u1 : u2;
+          const umax = u1 < u2 ? u2 : u1;
+          const colStart = Math.max(0, Math.floor(umin - EPS));
+          const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
+          if (colStart <= colEnd) markBoundary(masks, w, subShift, rowStart, colStart, colEnd);
+          const vc = rowStart + 0.5;
+          if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
+            if (n === scratch.crossRow.length) growCrossings(scratch);
+            scratch.crossRow[n] = rowStart;
+            scratch.crossU[n++] = u1 + (vc - v1) * du * (1 / dv);
+          }
+          continue;
+        }
         if (dv === 0) {
           const umin = u1 < u2 ? u1 : u2;
           const umax = u1 < u2 ? u2 : u1;
           const colStart = Math.max(0, Math.floor(umin - EPS));
           const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
           if (colStart > colEnd) continue;
-          for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++)
+          for (let row = rowStart; row <= rowEnd; row++)
             markBoundary(masks, w, subShift, row, colStart, colEnd);
           continue;
         }
         const perV = 1 / dv;
-        for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++) {
+        for (let row = rowStart; row <= rowEnd; row++) {
           // the edge's u-range over the row grown by EPS in v, then by EPS in u
           let t0 = ((row - EPS > vmin ? row - EPS : vmin) - v1) * perV;
           let t1 = ((row + 1 + EPS < vmax ? row + 1 + EPS : vmax) - v1) * perV;
