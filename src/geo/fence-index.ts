@@ -489,7 +489,9 @@ export function buildFenceIndex(
     partWord[at] = tripleWord[e];
     partMask[at] = tripleMask[e];
   }
-  const blockBase = new Int32Array(blocks);
+  // Per occupied block: where its run starts in `data`, then which of its 64 cells hold entries (two
+  // words), so a ping in an empty cell of an occupied block stops before reading `data`.
+  const blockInfo = new Int32Array(blocks * 4);
   if (work.cursor.length < (1 << bucketShift) * 64) work.cursor = new Int32Array((1 << bucketShift) * 64);
   const cursor = work.cursor;
   let size = 0;
@@ -502,12 +504,15 @@ export function buildFenceIndex(
     for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) cursor[partCell[e] - local0]++;
     for (let k = k0; k < k1; k++) {
       const base = size;
-      blockBase[k] = base;
+      blockInfo[k * 4] = base;
       let at = base + 65;
       for (let l = 0, i = (k - k0) * 64; l < 64; l++, i++) {
         data[base + l] = at;
         const count = cursor[i];
-        if (count !== 0) cells++;
+        if (count !== 0) {
+          cells++;
+          blockInfo[k * 4 + 1 + (l >> 5)] |= 1 << (l & 31);
+        }
         cursor[i] = at;
         at += count * 2;
       }
@@ -529,7 +534,7 @@ export function buildFenceIndex(
     const tmpFine = work.fine;
     let at = 0;
     for (let k = 0; k < blocks; k++) {
-      const base = blockBase[k];
+      const base = blockInfo[k * 4];
       const end = data[base + 64];
       for (let i = base + 65; i < end; i += 2) {
         if ((data[i] & FINE_ENTRY) === 0) continue;
@@ -562,11 +567,22 @@ export function buildFenceIndex(
     return polygonRecordCovers(g, chunks32[r >>> CHUNK_BITS], off, lon, lat);
   };
 
+  // Fences too large for the grid, after the grid's `found` answers.
+  const matchLarge = (lon: number, lat: number, accM: number, out: Int32Array, found: number): number => {
+    for (let i = 0; i < largeSlots.length && found < out.length; i++) {
+      if (lon < largeBoxes[i * 4] || lat < largeBoxes[i * 4 + 1]) continue;
+      if (lon > largeBoxes[i * 4 + 2] || lat > largeBoxes[i * 4 + 3]) continue;
+      const slot = largeSlots[i];
+      if (accM <= accOf[slot] && covers(slot, lon, lat)) out[found++] = slot;
+    }
+    return found;
+  };
+
   // Written by every ping's touch loop so the loads in it are kept.
   let _sink = 0;
   const buildMs = performance.now() - started;
   const bytes =
-    blockBase.byteLength +
+    blockInfo.byteLength +
     data.byteLength +
     fine.byteLength +
     bits.byteLength +
@@ -591,8 +607,11 @@ export function buildFenceIndex(
         const word = bits[blk >> 5];
         const bit = blk & 31;
         if (((word >>> bit) & 1) !== 0) {
-          const base = blockBase[rank[blk >> 5] + popcount(word & ~(-1 << bit))];
-          const cell = base + (((iy & 7) << 3) | (ix & 7));
+          const k = (rank[blk >> 5] + popcount(word & ~(-1 << bit))) << 2;
+          const l = ((iy & 7) << 3) | (ix & 7);
+          if (((blockInfo[k + 1 + (l >> 5)] >>> (l & 31)) & 1) === 0)
+            return matchLarge(lon, lat, accM, out, 0);
+          const cell = blockInfo[k] + l;
           const shift = (((fiy >> 1) & (SUB - 1)) << 3) | (((fix >> 1) & (SUB - 1)) << 1);
           const fineWord = (fiy & (FINE - 1)) >> 1;
           const fineShift = ((fiy & 1) << 4) | ((fix & (FINE - 1)) << 1);
@@ -630,13 +649,7 @@ export function buildFenceIndex(
           }
         }
       }
-      for (let i = 0; i < largeSlots.length && found < out.length; i++) {
-        if (lon < largeBoxes[i * 4] || lat < largeBoxes[i * 4 + 1]) continue;
-        if (lon > largeBoxes[i * 4 + 2] || lat > largeBoxes[i * 4 + 3]) continue;
-        const slot = largeSlots[i];
-        if (accM <= accOf[slot] && covers(slot, lon, lat)) out[found++] = slot;
-      }
-      return found;
+      return matchLarge(lon, lat, accM, out, found);
     },
     covers,
     search(bbox: BBox): number[] {
