@@ -110,6 +110,8 @@ const ALL_INSIDE = 0x55555555;
 // Where fences crowd (city centres, ~50 per cell), a ping's cell holds many boundary entries; the
 // finer sub-cells halve the exact tests there, at twice the rasterisation for those fences only.
 const FINE_MIN_FENCES = 24;
+const FINE_MAX_SHARE = 0.2;
+const FINE_HIST = 4096;
 // Cells are grouped in 8 × 8 blocks; an occupied block's 64 cells get consecutive entry ranges, so
 // neighbouring cells share cache lines and an empty block costs one bit.
 const BLOCK_SHIFT = 3;
@@ -221,7 +223,18 @@ function fineFences(
     table[h * 2 + 1]++;
     table[size * 2 + s] = h;
   }
-  for (let s = 0; s < n; s++) if (table[table[size * 2 + s] * 2 + 1] >= minFences) fine[s] = 1;
+  // At most FINE_MAX_SHARE of the fences: where nearly every block is crowded (1 M fences) the
+  // threshold rises to the most crowded ones, so the build's extra rasterisation stays bounded.
+  const hist = new Int32Array(FINE_HIST);
+  for (let s = 0; s < n; s++) hist[Math.min(FINE_HIST - 1, table[table[size * 2 + s] * 2 + 1])]++;
+  let threshold = FINE_HIST - 1;
+  for (let k = FINE_HIST - 1, sum = 0; k >= minFences; k--) {
+    sum += hist[k];
+    if (sum > n * FINE_MAX_SHARE) break;
+    threshold = k;
+  }
+  if (threshold < minFences) threshold = minFences;
+  for (let s = 0; s < n; s++) if (table[table[size * 2 + s] * 2 + 1] >= threshold) fine[s] = 1;
   return fine;
 }
 
