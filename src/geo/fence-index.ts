@@ -182,12 +182,6 @@ function partsFor(work: BuildWork, count: number): void {
   }
 }
 
-function growFine(work: BuildWork, words: number): void {
-  const next = new Int32Array(Math.max(words, work.fine.length * 2));
-  next.set(work.fine);
-  work.fine = next;
-}
-
 /**
  * 1 per slot whose fence gets 8 × 8 sub-cells: at least `minFences` bounding-box centres in its
  * centre's block, counted in an open-addressing table of block numbers (the grid is too large for an
@@ -357,12 +351,19 @@ export function buildFenceIndex(
 
   // Pass 1: rasterise every fence into (cell, entry word, sub-cell mask) triples, in slot order.
   let cellBound = 0;
+  let fineBound = 0;
   for (let s = 0; s < n; s++) {
     const w = Math.floor((boxes[s * 4 + 2] - gx0) * invCw) - Math.floor((boxes[s * 4] - gx0) * invCw) + 1;
     const h = Math.floor((boxes[s * 4 + 3] - gy0) * invCh) - Math.floor((boxes[s * 4 + 1] - gy0) * invCh) + 1;
-    if (w * h <= maxCellsPerFence) cellBound += w * h;
+    if (w * h <= maxCellsPerFence) {
+      cellBound += w * h;
+      if (fineOf[s] !== 0) fineBound += w * h;
+    }
   }
   triplesFor(work, cellBound);
+  // one allocation up front: growing by doubling at 1 M fences meant a dozen large allocations, each
+  // a chance for V8's external-memory check to force a full collection of the fence heap
+  if (work.fine.length < fineBound * 4) work.fine = new Int32Array(fineBound * 4);
   const tripleCell = work.cell;
   const tripleWord = work.word;
   const tripleMask = work.mask;
@@ -396,7 +397,6 @@ export function buildFenceIndex(
         h,
         scratch,
       );
-      if (work.fine.length < (fineCount + w * h) * 4) growFine(work, (fineCount + w * h) * 4);
       const tmpFine = work.fine;
       for (let row = 0; row < h; row++) {
         const cellBase = (iy0 + row) * nx + ix0;
@@ -563,8 +563,8 @@ export function buildFenceIndex(
   }
 
   // very large builds (1 M fences: ~300 MB of work arrays) do not keep theirs
-  if (work.boxes.byteLength + work.cell.byteLength * 6 + work.cursor.byteLength > KEEP_WORK_BYTES)
-    kept = undefined;
+  const workBytes = work.boxes.byteLength + work.cell.byteLength * 6 + work.cursor.byteLength;
+  if (workBytes + work.fine.byteLength + work.density.byteLength > KEEP_WORK_BYTES) kept = undefined;
   const largeSlots = Int32Array.from(large);
   const largeBoxes = new Float64Array(large.length * 4);
   for (let i = 0; i < large.length; i++)
