@@ -10,6 +10,11 @@ export interface FenceIndexOptions {
   cellSizeM?: number;
   /** Fences spanning more cells than this are answered by the R-tree alone. */
   maxCellsPerFence?: number;
+  /**
+   * A fence gets 8 × 8 sub-cells per cell instead of 4 × 4 when at least this many fences have the
+   * centre of their bounding box in the same 8 × 8-cell block as its own (0: every fence).
+   */
+  fineMinFences?: number;
 }
 
 export interface FenceIndexStats {
@@ -17,6 +22,8 @@ export interface FenceIndexStats {
   cells: number;
   entries: number;
   insideEntries: number;
+  /** Entries with 8 × 8 sub-cells. */
+  fineEntries: number;
   largeFences: number;
   buildMs: number;
   bytes: number;
@@ -92,18 +99,31 @@ function popcount(x: number): number {
 }
 
 // Each cell is split into 4 × 4 sub-cells with a 2-bit state each (OUTSIDE / INSIDE / BOUNDARY),
-// sub-cell (sx, sy) at bits 2·(4·sy + sx) of a 32-bit mask.
+// sub-cell (sx, sy) at bits 2·(4·sy + sx) of a 32-bit mask; a fine entry splits it into 8 × 8 in four
+// such words (sub-rows 2k and 2k + 1 in word k; see fence-raster.ts). Pings locate their 8 × 8
+// sub-cell; its 4 × 4 parent is the same position halved.
 const SUB = 4;
 const SUB_SHIFT = 2;
+const FINE_SHIFT = 3;
+const FINE = 1 << FINE_SHIFT;
 const ALL_INSIDE = 0x55555555;
+// Where fences crowd (city centres, ~50 per cell), a ping's cell holds many boundary entries; the
+// finer sub-cells halve the exact tests there, at twice the rasterisation for those fences only.
+const FINE_MIN_FENCES = 24;
+const FINE_MAX_SHARE = 0.2;
+const FINE_HIST = 4096;
 // Cells are grouped in 8 × 8 blocks; an occupied block's 64 cells get consecutive entry ranges, so
 // neighbouring cells share cache lines and an empty block costs one bit.
 const BLOCK_SHIFT = 3;
-// Entry word 0: bit 0 wholly inside, bits 2–9 accuracy class, bits 10–31 slot; word 1 the sub-cell mask.
+// Entry word 0: bit 0 wholly inside, bit 1 fine, bits 2–9 accuracy class, bits 10–31 slot; word 1 the
+// sub-cell mask, or for a fine entry where its four words start in the fine-mask array.
+const FINE_ENTRY = 2;
 const ACC_SHIFT = 2;
 const ACC_OTHER = 255;
 const SLOT_SHIFT = 10;
 const MAX_SLOTS = 2 ** (32 - SLOT_SHIFT);
+// Pass 2 sorts cell entries in about this many block ranges (see there).
+const PARTITION_BUCKETS = 256;
 
 /** Work arrays of a build, kept for the next one (builds are synchronous, so never overlap). */
 interface BuildWork {
@@ -112,6 +132,11 @@ interface BuildWork {
   word: Int32Array;
   mask: Int32Array;
   cursor: Int32Array;
+  partCell: Int32Array;
+  partWord: Int32Array;
+  partMask: Int32Array;
+  fine: Int32Array;
+  density: Int32Array;
   raster: RasterScratch;
 }
 
@@ -128,6 +153,11 @@ function workFor(n: number): BuildWork {
     word: new Int32Array(0),
     mask: new Int32Array(0),
     cursor: new Int32Array(0),
+    partCell: new Int32Array(0),
+    partWord: new Int32Array(0),
+    partMask: new Int32Array(0),
+    fine: new Int32Array(0),
+    density: new Int32Array(0),
     raster: createRasterScratch(),
   };
   if (kept.boxes.length < n * 4) kept.boxes = new Float64Array(n * 4);
@@ -143,6 +173,65 @@ function triplesFor(work: BuildWork, count: number): void {
   }
 }
 
+function partsFor(work: BuildWork, count: number): void {
+  if (work.partCell.length < count) {
+    const size = Math.ceil(count * 1.25);
+    work.partCell = new Int32Array(size);
+    work.partWord = new Int32Array(size);
+    work.partMask = new Int32Array(size);
+  }
+}
+
+/**
+ * 1 per slot whose fence gets 8 × 8 sub-cells: at least `minFences` bounding-box centres in its
+ * centre's block, counted in an open-addressing table of block numbers (the grid is too large for an
+ * array of counts).
+ */
+function fineFences(
+  work: BuildWork,
+  boxes: Float64Array,
+  n: number,
+  gx0: number,
+  gy0: number,
+  invCw: number,
+  invCh: number,
+  bnx: number,
+  minFences: number,
+): Uint8Array {
+  const fine = new Uint8Array(n);
+  if (minFences <= 1) return fine.fill(1);
+  let size = 1024;
+  while (size < n * 2) size *= 2;
+  if (work.density.length < size * 3) work.density = new Int32Array(size * 3);
+  // [block + 1 (0 = free), count] pairs, then each slot's pair index
+  const table = work.density;
+  table.fill(0, 0, size * 2);
+  const mask = size - 1;
+  for (let s = 0; s < n; s++) {
+    const ix = Math.floor(((boxes[s * 4] + boxes[s * 4 + 2]) / 2 - gx0) * invCw);
+    const iy = Math.floor(((boxes[s * 4 + 1] + boxes[s * 4 + 3]) / 2 - gy0) * invCh);
+    const key = (iy >> BLOCK_SHIFT) * bnx + (ix >> BLOCK_SHIFT) + 1;
+    let h = Math.imul(key, 0x9e3779b1) & mask;
+    while (table[h * 2] !== 0 && table[h * 2] !== key) h = (h + 1) & mask;
+    table[h * 2] = key;
+    table[h * 2 + 1]++;
+    table[size * 2 + s] = h;
+  }
+  // At most FINE_MAX_SHARE of the fences: where nearly every block is crowded (1 M fences) the
+  // threshold rises to the most crowded ones, so the build's extra rasterisation stays bounded.
+  const hist = new Int32Array(FINE_HIST);
+  for (let s = 0; s < n; s++) hist[Math.min(FINE_HIST - 1, table[table[size * 2 + s] * 2 + 1])]++;
+  let threshold = FINE_HIST - 1;
+  for (let k = FINE_HIST - 1, sum = 0; k >= minFences; k--) {
+    sum += hist[k];
+    if (sum > n * FINE_MAX_SHARE) break;
+    threshold = k;
+  }
+  if (threshold < minFences) threshold = minFences;
+  for (let s = 0; s < n; s++) if (table[table[size * 2 + s] * 2 + 1] >= threshold) fine[s] = 1;
+  return fine;
+}
+
 /** Builds an index snapshot over `fences`; slots are positions in `fences`. */
 export function buildFenceIndex(
   fences: readonly Fence[],
@@ -152,6 +241,7 @@ export function buildFenceIndex(
   const started = performance.now();
   let cellSizeM = options.cellSizeM ?? 60;
   const maxCellsPerFence = options.maxCellsPerFence ?? 4096;
+  const fineMinFences = options.fineMinFences ?? FINE_MIN_FENCES;
   const n = fences.length;
   if (n > MAX_SLOTS) throw new RangeError(`a fence index holds at most ${MAX_SLOTS} fences, not ${n}`);
 
@@ -251,25 +341,35 @@ export function buildFenceIndex(
   }
   const invCw = 1 / cw;
   const invCh = 1 / ch;
-  const fcw = cw / SUB;
-  const fch = ch / SUB;
-  const invFcw = invCw * SUB;
-  const invFch = invCh * SUB;
-  const subGrid = { gx0, gy0, fcw, fch };
+  const subGrid = { gx0, gy0, fcw: cw / SUB, fch: ch / SUB };
+  const fineGrid = { gx0, gy0, fcw: cw / FINE, fch: ch / FINE };
+  const invFine = invCw * FINE;
+  const invFineH = invCh * FINE;
+  const bnx = (nx >> BLOCK_SHIFT) + 1;
+  const bny = (ny >> BLOCK_SHIFT) + 1;
+  const fineOf = fineFences(work, boxes, n, gx0, gy0, invCw, invCh, bnx, fineMinFences);
 
   // Pass 1: rasterise every fence into (cell, entry word, sub-cell mask) triples, in slot order.
   let cellBound = 0;
+  let fineBound = 0;
   for (let s = 0; s < n; s++) {
     const w = Math.floor((boxes[s * 4 + 2] - gx0) * invCw) - Math.floor((boxes[s * 4] - gx0) * invCw) + 1;
     const h = Math.floor((boxes[s * 4 + 3] - gy0) * invCh) - Math.floor((boxes[s * 4 + 1] - gy0) * invCh) + 1;
-    if (w * h <= maxCellsPerFence) cellBound += w * h;
+    if (w * h <= maxCellsPerFence) {
+      cellBound += w * h;
+      if (fineOf[s] !== 0) fineBound += w * h;
+    }
   }
   triplesFor(work, cellBound);
+  // one allocation up front: growing by doubling at 1 M fences meant a dozen large allocations, each
+  // a chance for V8's external-memory check to force a full collection of the fence heap
+  if (work.fine.length < fineBound * 4) work.fine = new Int32Array(fineBound * 4);
   const tripleCell = work.cell;
   const tripleWord = work.word;
   const tripleMask = work.mask;
   let total = 0;
   let insideEntries = 0;
+  let fineCount = 0;
   const large: number[] = [];
   const scratch = work.raster;
   for (let s = 0; s < n; s++) {
@@ -284,17 +384,58 @@ export function buildFenceIndex(
       continue;
     }
     const r = recOf[s];
+    const word = (s << SLOT_SHIFT) | (accCode[s] << ACC_SHIFT);
+    if (fineOf[s] !== 0) {
+      const masks = rasterFence(
+        chunks[r >>> CHUNK_BITS],
+        r & CHUNK_MASK,
+        fineGrid,
+        FINE_SHIFT,
+        ix0 * FINE,
+        iy0 * FINE,
+        w,
+        h,
+        scratch,
+      );
+      const tmpFine = work.fine;
+      for (let row = 0; row < h; row++) {
+        const cellBase = (iy0 + row) * nx + ix0;
+        for (let col = 0; col < w; col++) {
+          const k = (row * w + col) * 4;
+          const m0 = masks[k];
+          const m1 = masks[k + 1];
+          const m2 = masks[k + 2];
+          const m3 = masks[k + 3];
+          if ((m0 | m1 | m2 | m3) === 0) continue;
+          tripleCell[total] = cellBase + col;
+          if (m0 === ALL_INSIDE && m1 === ALL_INSIDE && m2 === ALL_INSIDE && m3 === ALL_INSIDE) {
+            tripleWord[total] = word | 1;
+            tripleMask[total++] = ALL_INSIDE;
+            insideEntries++;
+            continue;
+          }
+          tripleWord[total] = word | FINE_ENTRY;
+          tripleMask[total++] = fineCount;
+          tmpFine[fineCount * 4] = m0;
+          tmpFine[fineCount * 4 + 1] = m1;
+          tmpFine[fineCount * 4 + 2] = m2;
+          tmpFine[fineCount * 4 + 3] = m3;
+          fineCount++;
+        }
+      }
+      continue;
+    }
     const masks = rasterFence(
       chunks[r >>> CHUNK_BITS],
       r & CHUNK_MASK,
       subGrid,
+      SUB_SHIFT,
       ix0 * SUB,
       iy0 * SUB,
       w,
       h,
       scratch,
     );
-    const word = (s << SLOT_SHIFT) | (accCode[s] << ACC_SHIFT);
     for (let row = 0; row < h; row++) {
       const cellBase = (iy0 + row) * nx + ix0;
       for (let col = 0; col < w; col++) {
@@ -312,8 +453,6 @@ export function buildFenceIndex(
 
   // Pass 2: occupancy bits per block, their running count per 32-bit word, then a counting sort of
   // the triples into per-cell runs (block number · 64 + cell within the block).
-  const bnx = (nx >> BLOCK_SHIFT) + 1;
-  const bny = (ny >> BLOCK_SHIFT) + 1;
   const words = ((bnx * bny) >> 5) + 1;
   const bits = new Int32Array(words);
   for (let e = 0; e < total; e++) {
@@ -338,56 +477,100 @@ export function buildFenceIndex(
   };
   // One int32 run per occupied block: 65 absolute indices (where each of its 64 cells' entries
   // start, then their end) followed by the entries, so a cell's offsets and entries share a page.
-  if (work.cursor.length < blocks * 64) work.cursor = new Int32Array(blocks * 64 * 1.25);
-  const cursor = work.cursor;
-  cursor.fill(0, 0, blocks * 64);
+  // The triples (in slot order, scattered over the whole grid) are first partitioned by block range
+  // into buckets whose runs span a few hundred kB, then each bucket is counted and placed on its own:
+  // the counting sort's random writes stay in cache instead of missing once per entry.
+  const data = new Int32Array(blocks * 65 + total * 2);
+  const bucketShift = Math.max(0, Math.ceil(Math.log2((blocks + 1) / PARTITION_BUCKETS)));
+  const buckets = (blocks >> bucketShift) + 1;
+  const bucketStart = new Int32Array(buckets + 1);
   for (let e = 0; e < total; e++) {
     const c = cellOf(tripleCell[e]);
     tripleCell[e] = c;
-    cursor[c]++;
+    bucketStart[((c >>> 6) >>> bucketShift) + 1]++;
   }
-  const blockBase = new Int32Array(blocks);
+  for (let b = 0; b < buckets; b++) bucketStart[b + 1] += bucketStart[b];
+  partsFor(work, total);
+  const partCell = work.partCell;
+  const partWord = work.partWord;
+  const partMask = work.partMask;
+  const bucketAt = bucketStart.slice(0, buckets);
+  for (let e = 0; e < total; e++) {
+    const c = tripleCell[e];
+    const at = bucketAt[(c >>> 6) >>> bucketShift]++;
+    partCell[at] = c;
+    partWord[at] = tripleWord[e];
+    partMask[at] = tripleMask[e];
+  }
+  // Per occupied block: where its run starts in `data`, then which of its 64 cells hold entries (two
+  // words), so a ping in an empty cell of an occupied block stops before reading `data`.
+  const blockInfo = new Int32Array(blocks * 4);
+  if (work.cursor.length < (1 << bucketShift) * 64) work.cursor = new Int32Array((1 << bucketShift) * 64);
+  const cursor = work.cursor;
   let size = 0;
   let cells = 0;
-  let maxCellEntries = 0;
-  for (let k = 0; k < blocks; k++) {
-    blockBase[k] = size;
-    size += 65;
-    for (let l = 0; l < 64; l++) {
-      const count = cursor[k * 64 + l];
-      if (count !== 0) cells++;
-      if (count > maxCellEntries) maxCellEntries = count;
-      size += count * 2;
+  for (let b = 0; b < buckets; b++) {
+    const k0 = b << bucketShift;
+    const k1 = Math.min(blocks, k0 + (1 << bucketShift));
+    const local0 = k0 * 64;
+    cursor.fill(0, 0, (k1 - k0) * 64);
+    for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) cursor[partCell[e] - local0]++;
+    for (let k = k0; k < k1; k++) {
+      const base = size;
+      blockInfo[k * 4] = base;
+      let at = base + 65;
+      for (let l = 0, i = (k - k0) * 64; l < 64; l++, i++) {
+        data[base + l] = at;
+        const count = cursor[i];
+        if (count !== 0) {
+          cells++;
+          blockInfo[k * 4 + 1 + (l >> 5)] |= 1 << (l & 31);
+        }
+        cursor[i] = at;
+        at += count * 2;
+      }
+      data[base + 64] = at;
+      size = at;
+    }
+    for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) {
+      const i = partCell[e] - local0;
+      const at = cursor[i];
+      cursor[i] = at + 2;
+      data[at] = partWord[e];
+      data[at + 1] = partMask[e];
     }
   }
-  const data = new Int32Array(size);
-  for (let k = 0; k < blocks; k++) {
-    const base = blockBase[k];
-    let at = base + 65;
-    for (let l = 0; l < 64; l++) {
-      data[base + l] = at;
-      const count = cursor[k * 64 + l];
-      cursor[k * 64 + l] = at;
-      at += count * 2;
+
+  // Fine masks in data order, so a cell's fine entries read one contiguous run.
+  const fine = new Int32Array(fineCount * 4);
+  if (fineCount > 0) {
+    const tmpFine = work.fine;
+    let at = 0;
+    for (let k = 0; k < blocks; k++) {
+      const base = blockInfo[k * 4];
+      const end = data[base + 64];
+      for (let i = base + 65; i < end; i += 2) {
+        if ((data[i] & FINE_ENTRY) === 0) continue;
+        const t = data[i + 1] * 4;
+        fine[at] = tmpFine[t];
+        fine[at + 1] = tmpFine[t + 1];
+        fine[at + 2] = tmpFine[t + 2];
+        fine[at + 3] = tmpFine[t + 3];
+        data[i + 1] = at;
+        at += 4;
+      }
     }
-    data[base + 64] = at;
-  }
-  for (let e = 0; e < total; e++) {
-    const at = cursor[tripleCell[e]];
-    cursor[tripleCell[e]] = at + 2;
-    data[at] = tripleWord[e];
-    data[at + 1] = tripleMask[e];
   }
 
   // very large builds (1 M fences: ~300 MB of work arrays) do not keep theirs
-  if (work.boxes.byteLength + work.cell.byteLength * 3 + work.cursor.byteLength > KEEP_WORK_BYTES)
-    kept = undefined;
+  const workBytes = work.boxes.byteLength + work.cell.byteLength * 6 + work.cursor.byteLength;
+  if (workBytes + work.fine.byteLength + work.density.byteLength > KEEP_WORK_BYTES) kept = undefined;
   const largeSlots = Int32Array.from(large);
   const largeBoxes = new Float64Array(large.length * 4);
   for (let i = 0; i < large.length; i++)
     largeBoxes.set(boxes.subarray(large[i] * 4, large[i] * 4 + 4), i * 4);
-  const fnx = nx * SUB;
-  const fny = ny * SUB;
+  const fnx = nx * FINE;
+  const fny = ny * FINE;
 
   const covers = (slot: number, lon: number, lat: number): boolean => {
     const r = recOf[slot];
@@ -397,12 +580,24 @@ export function buildFenceIndex(
     return polygonRecordCovers(g, chunks32[r >>> CHUNK_BITS], off, lon, lat);
   };
 
+  // Fences too large for the grid, after the grid's `found` answers.
+  const matchLarge = (lon: number, lat: number, accM: number, out: Int32Array, found: number): number => {
+    for (let i = 0; i < largeSlots.length && found < out.length; i++) {
+      if (lon < largeBoxes[i * 4] || lat < largeBoxes[i * 4 + 1]) continue;
+      if (lon > largeBoxes[i * 4 + 2] || lat > largeBoxes[i * 4 + 3]) continue;
+      const slot = largeSlots[i];
+      if (accM <= accOf[slot] && covers(slot, lon, lat)) out[found++] = slot;
+    }
+    return found;
+  };
+
   // Written by every ping's touch loop so the loads in it are kept.
   let _sink = 0;
   const buildMs = performance.now() - started;
   const bytes =
-    blockBase.byteLength +
+    blockInfo.byteLength +
     data.byteLength +
+    fine.byteLength +
     bits.byteLength +
     rank.byteLength +
     recOf.byteLength +
@@ -414,28 +609,39 @@ export function buildFenceIndex(
     fences,
     matchInto(lon: number, lat: number, accM: number, out: Int32Array): number {
       let found = 0;
-      const fu = (lon - gx0) * invFcw;
-      const fv = (lat - gy0) * invFch;
+      const fu = (lon - gx0) * invFine;
+      const fv = (lat - gy0) * invFineH;
       if (fu >= 0 && fv >= 0 && fu < fnx && fv < fny) {
         const fix = fu | 0;
         const fiy = fv | 0;
-        const ix = fix >> SUB_SHIFT;
-        const iy = fiy >> SUB_SHIFT;
+        const ix = fix >> FINE_SHIFT;
+        const iy = fiy >> FINE_SHIFT;
         const blk = (iy >> BLOCK_SHIFT) * bnx + (ix >> BLOCK_SHIFT);
         const word = bits[blk >> 5];
         const bit = blk & 31;
         if (((word >>> bit) & 1) !== 0) {
-          const base = blockBase[rank[blk >> 5] + popcount(word & ~(-1 << bit))];
-          const cell = base + (((iy & 7) << 3) | (ix & 7));
-          const shift = ((fiy & (SUB - 1)) << 3) | ((fix & (SUB - 1)) << 1);
+          const k = (rank[blk >> 5] + popcount(word & ~(-1 << bit))) << 2;
+          const l = ((iy & 7) << 3) | (ix & 7);
+          if (((blockInfo[k + 1 + (l >> 5)] >>> (l & 31)) & 1) === 0)
+            return matchLarge(lon, lat, accM, out, 0);
+          const cell = blockInfo[k] + l;
+          const shift = (((fiy >> 1) & (SUB - 1)) << 3) | (((fix >> 1) & (SUB - 1)) << 1);
+          const fineWord = (fiy & (FINE - 1)) >> 1;
+          const fineShift = ((fiy & 1) << 4) | ((fix & (FINE - 1)) << 1);
           const first = data[cell];
           const end = data[cell + 1];
           // Touch the record of every fence that needs the exact test before running any, so
-          // their cache misses overlap instead of queueing one behind another.
+          // their cache misses overlap instead of queueing one behind another (fences the ping is
+          // too imprecise for are skipped: their records would be fetched for nothing).
           let touched = 0;
           for (let i = first; i < end; i += 2) {
             const e = data[i];
-            if ((e & 1) === 0 && ((data[i + 1] >>> shift) & 3) === BOUNDARY) {
+            if ((e & 1) !== 0) continue;
+            const cls = (e >>> ACC_SHIFT) & ACC_OTHER;
+            if (accM > accValues[cls]) continue;
+            const m = data[i + 1];
+            const state = (e & FINE_ENTRY) === 0 ? (m >>> shift) & 3 : (fine[m + fineWord] >>> fineShift) & 3;
+            if (state === BOUNDARY) {
               const r = recOf[e >>> SLOT_SHIFT];
               touched += chunks[r >>> CHUNK_BITS][r & CHUNK_MASK];
             }
@@ -450,18 +656,13 @@ export function buildFenceIndex(
               out[found++] = slot;
               continue;
             }
-            const state = (data[i + 1] >>> shift) & 3;
+            const m = data[i + 1];
+            const state = (e & FINE_ENTRY) === 0 ? (m >>> shift) & 3 : (fine[m + fineWord] >>> fineShift) & 3;
             if (state === INSIDE || (state === BOUNDARY && covers(slot, lon, lat))) out[found++] = slot;
           }
         }
       }
-      for (let i = 0; i < largeSlots.length && found < out.length; i++) {
-        if (lon < largeBoxes[i * 4] || lat < largeBoxes[i * 4 + 1]) continue;
-        if (lon > largeBoxes[i * 4 + 2] || lat > largeBoxes[i * 4 + 3]) continue;
-        const slot = largeSlots[i];
-        if (accM <= accOf[slot] && covers(slot, lon, lat)) out[found++] = slot;
-      }
-      return found;
+      return matchLarge(lon, lat, accM, out, found);
     },
     covers,
     search(bbox: BBox): number[] {
@@ -477,7 +678,16 @@ export function buildFenceIndex(
       return byId.get(id) ?? -1;
     },
     stats(): FenceIndexStats {
-      return { fences: n, cells, entries: total, insideEntries, largeFences: large.length, buildMs, bytes };
+      return {
+        fences: n,
+        cells,
+        entries: total,
+        insideEntries,
+        fineEntries: fineCount,
+        largeFences: large.length,
+        buildMs,
+        bytes,
+      };
     },
   };
 }

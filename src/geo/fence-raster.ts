@@ -39,55 +39,96 @@ export function createRasterScratch(): RasterScratch {
 // inside/outside state holds for every point in it.
 const EPS = 1e-6;
 const RAD = Math.PI / 180;
-// Sub-cell (sx, sy) of a cell has its 2-bit state at bits 2·(4·sy + sx) of the cell's mask.
 const LOW_BITS = 0x55555555;
 const HIGH_BITS = 0xaaaaaaaa | 0;
 
-/** Bits of sub-cells lo..hi (0–3) of sub-row sy (0–3) in a cell mask. */
-function spanBits(sy: number, lo: number, hi: number): number {
-  return ((1 << (2 * (hi - lo + 1))) - 1) << (2 * (sy * 4 + lo));
+/**
+ * A cell is split into S × S sub-cells, S = 4 or 8 (`subShift` 2 or 3), with a 2-bit state each held
+ * in S² / 16 32-bit words per cell: sub-cell (sx, sy) at bits 2·(S·(sy mod R) + sx) of the cell's
+ * word sy / R, R = 16 / S sub-rows per word. S = 4: one word, sub-cell (sx, sy) at bits 2·(4·sy + sx).
+ */
+export function maskWords(subShift: number): number {
+  return 1 << (2 * subShift - 4);
+}
+
+/** Index of sub-row `row`'s word of cell column `c` in the masks of a W-cell-wide window. */
+function wordOf(w: number, subShift: number, row: number, c: number): number {
+  const rowShift = 4 - subShift;
+  return (((row >> subShift) * w + c) << (2 * subShift - 4)) + ((row & ((1 << subShift) - 1)) >> rowShift);
+}
+
+/** Bits of sub-cells lo..hi of sub-row `row` in that sub-row's word. */
+function spanBits(subShift: number, row: number, lo: number, hi: number): number {
+  const sy = row & ((1 << (4 - subShift)) - 1);
+  return ((1 << (2 * (hi - lo + 1))) - 1) << (2 * ((sy << subShift) + lo));
+}
+
+/** Bit offset of sub-cell column sx (within its cell) of sub-row `row` in that sub-row's word. */
+function spanShift(subShift: number, row: number, sx: number): number {
+  return 2 * (((row & ((1 << (4 - subShift)) - 1)) << subShift) + sx);
 }
 
 /** Marks sub-cells col0..col1 of sub-row `row` as boundary (whatever they were). */
-function markBoundary(masks: Int32Array, w: number, row: number, col0: number, col1: number): void {
-  const line = (row >> 2) * w;
-  const sy = row & 3;
-  for (let c = col0 >> 2; c <= col1 >> 2; c++) {
-    const bits = spanBits(sy, c === col0 >> 2 ? col0 & 3 : 0, c === col1 >> 2 ? col1 & 3 : 3);
-    masks[line + c] = (masks[line + c] & ~bits) | (HIGH_BITS & bits);
+function markBoundary(
+  masks: Int32Array,
+  w: number,
+  subShift: number,
+  row: number,
+  col0: number,
+  col1: number,
+): void {
+  const last = (1 << subShift) - 1;
+  for (let c = col0 >> subShift; c <= col1 >> subShift; c++) {
+    const lo = c === col0 >> subShift ? col0 & last : 0;
+    const hi = c === col1 >> subShift ? col1 & last : last;
+    const bits = spanBits(subShift, row, lo, hi);
+    const at = wordOf(w, subShift, row, c);
+    masks[at] = (masks[at] & ~bits) | (HIGH_BITS & bits);
   }
 }
 
 /** Marks sub-cells col0..col1 of sub-row `row` inside, except those already boundary. */
-function markInside(masks: Int32Array, w: number, row: number, col0: number, col1: number): void {
-  const line = (row >> 2) * w;
-  const sy = row & 3;
-  for (let c = col0 >> 2; c <= col1 >> 2; c++) {
-    const bits = spanBits(sy, c === col0 >> 2 ? col0 & 3 : 0, c === col1 >> 2 ? col1 & 3 : 3);
-    const m = masks[line + c];
-    masks[line + c] = m | (LOW_BITS & bits & ~((m & HIGH_BITS) >>> 1));
+function markInside(
+  masks: Int32Array,
+  w: number,
+  subShift: number,
+  row: number,
+  col0: number,
+  col1: number,
+): void {
+  const last = (1 << subShift) - 1;
+  for (let c = col0 >> subShift; c <= col1 >> subShift; c++) {
+    const lo = c === col0 >> subShift ? col0 & last : 0;
+    const hi = c === col1 >> subShift ? col1 & last : last;
+    const bits = spanBits(subShift, row, lo, hi);
+    const at = wordOf(w, subShift, row, c);
+    const m = masks[at];
+    masks[at] = m | (LOW_BITS & bits & ~((m & HIGH_BITS) >>> 1));
   }
 }
 
 /**
- * Writes the state of every sub-cell of the W × H window, for the fence record at `off` in `g`, whose lower-left sub-cell is (fx0, fy0)
- * into `scratch.status` (row-major) and returns it.
+ * Writes the sub-cell states of the w × h cells whose lower-left sub-cell is (fx0, fy0), for the
+ * fence record at `off` in `g`, into `scratch.masks` (cells row-major, `maskWords(subShift)` words
+ * each) and returns it. `grid` is the lattice of sub-cells, 2^subShift per cell edge.
  */
 export function rasterFence(
   g: Float64Array,
   off: number,
   grid: SubGrid,
+  subShift: number,
   fx0: number,
   fy0: number,
   w: number,
   h: number,
   scratch: RasterScratch,
 ): Int32Array {
-  if (scratch.masks.length < w * h) scratch.masks = new Int32Array(w * h * 2);
+  const words = w * h * maskWords(subShift);
+  if (scratch.masks.length < words) scratch.masks = new Int32Array(words * 2);
   const masks = scratch.masks;
-  masks.fill(0, 0, w * h);
-  if (g[off] === 1) rasterCircle(g, off, grid, fx0, fy0, w, h, masks);
-  else rasterPolygon(g, off, grid, fx0, fy0, w, h, scratch);
+  masks.fill(0, 0, words);
+  if (g[off] === 1) rasterCircle(g, off, grid, subShift, fx0, fy0, w, h, masks);
+  else rasterPolygon(g, off, grid, subShift, fx0, fy0, w, h, scratch);
   return masks;
 }
 
@@ -95,6 +136,7 @@ function rasterCircle(
   g: Float64Array,
   off: number,
   grid: SubGrid,
+  subShift: number,
   fx0: number,
   fy0: number,
   w: number,
@@ -102,8 +144,9 @@ function rasterCircle(
   masks: Int32Array,
 ): void {
   const { gx0, gy0, fcw, fch } = grid;
-  const W = w * 4;
-  const H = h * 4;
+  const W = w << subShift;
+  const H = h << subShift;
+  const last = (1 << subShift) - 1;
   const cx = g[off + 1];
   const cy = g[off + 2];
   const r = g[off + 3];
@@ -129,7 +172,7 @@ function rasterCircle(
       const fx = Math.abs(x0 - cx) > Math.abs(x1 - cx) ? x0 : x1;
       const dxF = (fx - cx) * kxF;
       const state = dxF * dxF + dyF * dyF <= near ? INSIDE : BOUNDARY;
-      masks[(row >> 2) * w + (col >> 2)] |= state << (2 * ((row & 3) * 4 + (col & 3)));
+      masks[wordOf(w, subShift, row, col >> subShift)] |= state << spanShift(subShift, row, col & last);
     }
   }
 }
@@ -138,14 +181,15 @@ function rasterPolygon(
   g: Float64Array,
   off: number,
   grid: SubGrid,
+  subShift: number,
   fx0: number,
   fy0: number,
   w: number,
   h: number,
   scratch: RasterScratch,
 ): void {
-  const W = w * 4;
-  const H = h * 4;
+  const W = w << subShift;
+  const H = h << subShift;
   // header values are small integers stored as doubles; `| 0` keeps the loops on int32
   const rings = g[off + 1] | 0;
   const parts = g[off + 2] | 0;
@@ -182,18 +226,34 @@ function rasterPolygon(
         const vmin = lo - EPS;
         const vmax = hi + EPS;
         const rowEnd = Math.min(H - 1, Math.floor(vmax));
+        const rowStart = Math.max(0, Math.floor(vmin));
+        if (rowStart === rowEnd) {
+          // Within one sub-row (most edges): its u-range is the edge's own, no clipping per row.
+          const umin = u1 < u2 ? u1 : u2;
+          const umax = u1 < u2 ? u2 : u1;
+          const colStart = Math.max(0, Math.floor(umin - EPS));
+          const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
+          if (colStart <= colEnd) markBoundary(masks, w, subShift, rowStart, colStart, colEnd);
+          const vc = rowStart + 0.5;
+          if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
+            if (n === scratch.crossRow.length) growCrossings(scratch);
+            scratch.crossRow[n] = rowStart;
+            scratch.crossU[n++] = u1 + (vc - v1) * du * (1 / dv);
+          }
+          continue;
+        }
         if (dv === 0) {
           const umin = u1 < u2 ? u1 : u2;
           const umax = u1 < u2 ? u2 : u1;
           const colStart = Math.max(0, Math.floor(umin - EPS));
           const colEnd = Math.min(W - 1, Math.floor(umax + EPS));
           if (colStart > colEnd) continue;
-          for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++)
-            markBoundary(masks, w, row, colStart, colEnd);
+          for (let row = rowStart; row <= rowEnd; row++)
+            markBoundary(masks, w, subShift, row, colStart, colEnd);
           continue;
         }
         const perV = 1 / dv;
-        for (let row = Math.max(0, Math.floor(vmin)); row <= rowEnd; row++) {
+        for (let row = rowStart; row <= rowEnd; row++) {
           // the edge's u-range over the row grown by EPS in v, then by EPS in u
           let t0 = ((row - EPS > vmin ? row - EPS : vmin) - v1) * perV;
           let t1 = ((row + 1 + EPS < vmax ? row + 1 + EPS : vmax) - v1) * perV;
@@ -203,7 +263,7 @@ function rasterPolygon(
           const ub = u1 + t1 * du;
           const colStart = Math.max(0, Math.floor((ua < ub ? ua : ub) - EPS));
           const colEnd = Math.min(W - 1, Math.floor((ua < ub ? ub : ua) + EPS));
-          if (colStart <= colEnd) markBoundary(masks, w, row, colStart, colEnd);
+          if (colStart <= colEnd) markBoundary(masks, w, subShift, row, colStart, colEnd);
           // the centre line of this row, if the edge crosses it (half-open in v, as the winding test)
           const vc = row + 0.5;
           if ((v1 <= vc && vc < v2) || (v2 <= vc && vc < v1)) {
@@ -243,7 +303,7 @@ function rasterPolygon(
       for (let c = from; c + 1 < to; c += 2) {
         const colStart = Math.max(0, Math.ceil(rowU[c] - 0.5));
         const colEnd = Math.min(W - 1, Math.floor(rowU[c + 1] - 0.5));
-        if (colStart <= colEnd) markInside(masks, w, row, colStart, colEnd);
+        if (colStart <= colEnd) markInside(masks, w, subShift, row, colStart, colEnd);
       }
       from = to;
     }

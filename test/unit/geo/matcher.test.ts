@@ -89,10 +89,15 @@ test('fences within buffer metres are near; farther ones are not', () => {
   assert.ok(!m.near(f, 30.004 + 60 * lonPerM, 50.002, 50));
 });
 
-test(`the matcher agrees with a brute-force scan using point-in-polygon-hao on ≥100k seeded points (seed ${SEED})`, () => {
+test(`the matcher agrees with a brute-force scan using point-in-polygon-hao on ≥100k seeded points, with 4 × 4 and 8 × 8 sub-cells (seed ${SEED})`, () => {
   const c = buildOracleCase(SEED, { fences: 600, snapBits: 20 });
   assert.ok(c.lon.length >= 100_000, `only ${c.lon.length} points`);
-  const index = buildFenceIndex(c.fences, 1, { cellSizeM: 40 });
+  // coarse (4 × 4) sub-cells where fences are sparse, fine (8 × 8) ones for every fence
+  const indexes = [
+    buildFenceIndex(c.fences, 1, { cellSizeM: 40 }),
+    buildFenceIndex(c.fences, 1, { cellSizeM: 40, fineMinFences: 0 }),
+  ];
+  assert.equal(indexes[1].stats().fineEntries > 0, true);
   const polygonsOf = c.fences.map((f) => (f.kind === 'polygon' ? f.polygons : []));
   const out = new Int32Array(1024);
   const disagreements: string[] = [];
@@ -109,22 +114,28 @@ test(`the matcher agrees with a brute-force scan using point-in-polygon-hao on �
       } else if (polygonsOf[s].some((poly) => pointInPolygonHao([lon, lat], poly) !== false))
         expected.push(s);
     });
-    const n = index.matchInto(lon, lat, c.acc[i], out);
-    const got = Array.from(out.subarray(0, n)).sort((a, b) => a - b);
-    if (got.join() !== expected.join()) {
-      disagreements.push(
-        `${c.kinds[i]} [${lon}, ${lat}] acc ${c.acc[i]}: ours [${got}] oracle [${expected}]`,
-      );
+    for (const [k, index] of indexes.entries()) {
+      const n = index.matchInto(lon, lat, c.acc[i], out);
+      const got = Array.from(out.subarray(0, n)).sort((a, b) => a - b);
+      if (got.join() !== expected.join()) {
+        disagreements.push(
+          `index ${k}, ${c.kinds[i]} [${lon}, ${lat}] acc ${c.acc[i]}: ours [${got}] oracle [${expected}]`,
+        );
+      }
     }
   }
   assert.deepEqual(disagreements.slice(0, 10), [], `seed ${SEED}: ${disagreements.length} disagreements`);
 });
 
-test(`the grid answers exactly as the whole-polygon test on unsnapped coordinates (seed ${SEED})`, () => {
+test(`the grid answers exactly as the whole-polygon test on unsnapped coordinates, with 4 × 4 and 8 × 8 sub-cells (seed ${SEED})`, () => {
   const c = buildOracleCase(SEED + 1, { fences: 300 });
   const out = new Int32Array(1024);
-  for (const cellSizeM of [25, 60, 150]) {
-    const index = buildFenceIndex(c.fences, 1, { cellSizeM });
+  for (const [cellSizeM, fineMinFences] of [25, 60, 150].flatMap((m) => [
+    [m, 0],
+    [m, Infinity],
+  ])) {
+    const index = buildFenceIndex(c.fences, 1, { cellSizeM, fineMinFences });
+    assert.equal(index.stats().fineEntries > 0, fineMinFences === 0);
     const flats = c.fences.map((f) => (f.kind === 'polygon' ? flattenPolygons(f.polygons) : null));
     let bad = 0;
     for (let i = 0; i < c.lon.length; i++) {
@@ -141,7 +152,11 @@ test(`the grid answers exactly as the whole-polygon test on unsnapped coordinate
         .sort((a, b) => a - b);
       if (got.join() !== expected.join()) bad++;
     }
-    assert.equal(bad, 0, `seed ${SEED + 1}, cell ${cellSizeM} m: ${bad} disagreements`);
+    assert.equal(
+      bad,
+      0,
+      `seed ${SEED + 1}, cell ${cellSizeM} m, fine from ${fineMinFences}: ${bad} disagreements`,
+    );
   }
 });
 
