@@ -107,20 +107,23 @@ function run(events: readonly PresenceEvent[], nows: Float64Array): number {
   }
   return n;
 }
-let decisions = 0;
-let wallNs = 0n;
-let cpuMicros = 0;
-for (let done = WARMUP; done < EVENTS; done += CHUNK) {
-  const { events, nows } = nextChunk(Math.min(CHUNK, EVENTS - done));
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  decisions += run(events, nows);
-  wallNs += process.hrtime.bigint() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  cpuMicros += cpu.user + cpu.system;
+/** Decides `n` events in chunks, timing only the engine: decisions, wall and CPU seconds. */
+function timePass(n: number, fresh: boolean) {
+  let decisions = 0;
+  let wallNs = 0n;
+  let cpuMicros = 0;
+  for (let done = 0; done < n; done += CHUNK) {
+    const { events, nows } = nextChunk(Math.min(CHUNK, n - done), fresh);
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    decisions += run(events, nows);
+    wallNs += process.hrtime.bigint() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    cpuMicros += cpu.user + cpu.system;
+  }
+  return { decisions, secs: Number(wallNs) / 1e9, cpuSecs: cpuMicros / 1e6 };
 }
-const secs = Number(wallNs) / 1e9;
-const cpuSecs = cpuMicros / 1e6;
+const { decisions, secs, cpuSecs } = timePass(EVENTS - WARMUP, true);
 for (const [k, v] of Object.entries(counts)) outcomes.set(k, v);
 const evs = EVENTS - WARMUP;
 console.log(
@@ -133,24 +136,11 @@ console.log(
     .join(', ')}`,
 );
 
-{
-  // The same engine over events whose strings point into the bench's sid pool (the method before).
-  let d = 0;
-  let w = 0n;
-  let c = 0;
-  for (let done = 0; done < POOL_EVENTS; done += CHUNK) {
-    const { events, nows } = nextChunk(Math.min(CHUNK, POOL_EVENTS - done), false);
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    d += run(events, nows);
-    w += process.hrtime.bigint() - t0;
-    const cu = process.cpuUsage(c0);
-    c += cu.user + cu.system;
-  }
-  console.log(
-    `engine, events pointing into the sid pool (${POOL_EVENTS} events): ${(d / (Number(w) / 1e9)).toFixed(0)} decisions/s wall, ${(d / (c / 1e6)).toFixed(0)} decisions/s of CPU time`,
-  );
-}
+// The same engine over events whose strings point into the bench's sid pool (the method before).
+const pool = timePass(POOL_EVENTS, false);
+console.log(
+  `engine, events pointing into the sid pool (${POOL_EVENTS} events): ${(pool.decisions / pool.secs).toFixed(0)} decisions/s wall, ${(pool.decisions / pool.cpuSecs).toFixed(0)} decisions/s of CPU time`,
+);
 
 // Latency per event, timed one by one, over fresh events.
 const lat = new Float64Array(200_000);

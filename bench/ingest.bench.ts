@@ -11,7 +11,9 @@ import {
   createPingDecoder,
   createPingPipeline,
   createWorkerPipeline,
+  type IngestMetrics,
   type Ping,
+  type PingHandler,
   type RawMessage,
 } from '../src/ingest/index.ts';
 import { createPresenceTracker, presenceOptions } from '../src/presence/index.ts';
@@ -129,6 +131,51 @@ async function raw(group: string) {
   return { ms, cpu, pps: (AVAILABLE / ms) * 1000, check: sum };
 }
 
+/**
+ * Consumes the whole topic from the beginning in a new group through `wrap(begin)`'s handler; the
+ * handler calls `begin()` as a batch arrives, which starts the clock and the thread-CPU count once.
+ * Ends when every message's offset is committed.
+ */
+async function drainTopic(
+  group: string,
+  metrics: IngestMetrics,
+  wrap: (begin: () => void) => PingHandler,
+): Promise<{ ms: number; cpu: ReturnType<typeof cpuSince> }> {
+  let start = 0;
+  let cpu0 = threadCpu();
+  let seen = 0;
+  let resolveDone!: (ms: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const begin = () => {
+    if (start === 0) {
+      start = performance.now();
+      cpu0 = threadCpu();
+    }
+  };
+  const source = createKafkaPingSource({
+    kafka,
+    topic: 'pings',
+    dlqTopic: 'pings-dlq',
+    groupId: group,
+    decoder: createPingDecoder(),
+    metrics,
+    logger,
+    fromBeginning: true,
+    consumer: CONSUMER,
+    onCommitted: (c) => {
+      seen += c.valid + c.invalid;
+      if (seen >= AVAILABLE) resolveDone(performance.now() - start);
+    },
+  });
+  await source.start(wrap(begin));
+  const ms = await done;
+  const cpu = cpuSince(cpu0);
+  await source.stop();
+  return { ms, cpu };
+}
+
 async function full(group: string) {
   let events = 0;
   let rows = 0;
@@ -140,31 +187,8 @@ async function full(group: string) {
     registry: new Registry(),
     logger,
   });
-  let start = 0;
-  let cpu0 = threadCpu();
-  let seen = 0;
-  let resolveDone!: (ms: number) => void;
-  const done = new Promise<number>((r) => {
-    resolveDone = r;
-  });
-  const source = createKafkaPingSource({
-    kafka,
-    topic: 'pings',
-    dlqTopic: 'pings-dlq',
-    groupId: group,
-    decoder: createPingDecoder(),
-    metrics: pipeline.metrics,
-    logger,
-    fromBeginning: true,
-    consumer: CONSUMER,
-    onCommitted: (c) => {
-      if (start === 0) start = performance.now();
-      seen += c.valid + c.invalid;
-      if (seen >= AVAILABLE) resolveDone(performance.now() - start);
-    },
-  });
-  // The clock starts at the first batch (the commit callback fires after it; see below).
-  const handler = {
+  // The clock starts at the first batch handed over.
+  const { ms, cpu } = await drainTopic(group, pipeline.metrics, (begin) => ({
     ...pipeline,
     handle(
       pings: readonly Ping[],
@@ -172,17 +196,10 @@ async function full(group: string) {
       onFailed?: (i: number, e: unknown) => void,
       replay?: boolean,
     ) {
-      if (start === 0) {
-        start = performance.now();
-        cpu0 = threadCpu();
-      }
+      begin();
       return pipeline.handle(pings, partition, onFailed, replay);
     },
-  };
-  await source.start(handler);
-  const ms = await done;
-  const cpu = cpuSince(cpu0);
-  await source.stop();
+  }));
   const st = pipeline.stats();
   return {
     ms,
@@ -215,43 +232,13 @@ async function worker(group: string) {
   const events0 = workerEvents;
   const rows0 = workerRows;
   const failed0 = workerPipeline.stats().failed;
-  let start = 0;
-  let cpu0 = threadCpu();
-  let seen = 0;
-  let resolveDone!: (ms: number) => void;
-  const done = new Promise<number>((r) => {
-    resolveDone = r;
-  });
-  const source = createKafkaPingSource({
-    kafka,
-    topic: 'pings',
-    dlqTopic: 'pings-dlq',
-    groupId: group,
-    decoder: createPingDecoder(),
-    metrics: workerPipeline.metrics,
-    logger,
-    fromBeginning: true,
-    consumer: CONSUMER,
-    onCommitted: (c) => {
-      seen += c.valid + c.invalid;
-      if (seen >= AVAILABLE) resolveDone(performance.now() - start);
-    },
-  });
-  // The clock starts at the first batch handed over.
-  const handler = {
+  const { ms, cpu } = await drainTopic(group, workerPipeline.metrics, (begin) => ({
     ...workerPipeline,
     submit(messages: readonly RawMessage[], partition: number, replay: boolean) {
-      if (start === 0) {
-        start = performance.now();
-        cpu0 = threadCpu();
-      }
+      begin();
       return workerPipeline.submit(messages, partition, replay);
     },
-  };
-  await source.start(handler);
-  const ms = await done;
-  const cpu = cpuSince(cpu0);
-  await source.stop();
+  }));
   return {
     ms,
     cpu,

@@ -68,6 +68,7 @@ import {
   createProfileRepository,
   createProfileStore,
   createSegmentService,
+  DAY_MS,
   generateSubscribers,
   loadSegmentCatalogue,
   type ProfileRepository,
@@ -111,7 +112,6 @@ export interface ServiceOptions {
 const SYSTEM = { id: 'system', role: 'admin' as const };
 const CHANGE_DEBOUNCE_MS = 200;
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 /** Promo codes kept in memory (and loaded at start-up); older ones are looked up in the store. */
 const PROMO_RETENTION_DAYS = 30;
 

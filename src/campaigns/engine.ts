@@ -1,4 +1,5 @@
 import type { ConsentVerdict } from '../consent/index.ts';
+import { fnv1a, fnv1aPair } from '../hash.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import { type CompiledCampaign, compileCampaign, type FenceInfo, resolveFenceInfos } from './compile.ts';
 import {
@@ -10,7 +11,7 @@ import {
   entryTime,
   historyLength,
 } from './counters.ts';
-import { fnv1a, fnv1aPair, type PromoCodes } from './promo-codes.ts';
+import type { PromoCodes } from './promo-codes.ts';
 import type { DecisionOutcome, DecisionTrigger, SuppressionReason } from './reasons.ts';
 import { buildWeekMask, inMask, localDayOf, nextAllowed, type WeekMask } from './schedule.ts';
 import { type Campaign, DEFAULT_POLICY, type Policy } from './schema.ts';

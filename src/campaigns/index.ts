@@ -32,7 +32,6 @@ export {
 export { createFollowUpScheduler, type FollowUpScheduler, type FollowUpSink } from './followups.ts';
 export {
   createPromoCodes,
-  fnv1a,
   isPromoCodeShape,
   PROMO_ALPHABET,
   type PromoCodes,

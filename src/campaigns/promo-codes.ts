@@ -1,3 +1,5 @@
+import { FNV_OFFSET, fnv1aPair } from '../hash.ts';
+
 /** No 0/O, 1/I/L, U/V look-alikes: readable aloud and from a small screen. */
 export const PROMO_ALPHABET = '23456789ABCDEFGHJKMNPQRSTWXYZ';
 
@@ -20,47 +22,6 @@ export interface PromoCodes {
   /** Forgets codes issued before `beforeMs` (the store still has them for conversions). */
   prune(beforeMs: number): number;
   readonly size: number;
-}
-
-/** 32-bit FNV-1a with a seed: cheap, stable across processes and versions. */
-export function fnv1a(text: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // Final avalanche (murmur3 fmix32) so near-identical keys spread over the whole range.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
- * fnv1a(text, seedA) and fnv1a(text, seedB) in one pass over the text: the first is returned, the
- * second left in out[0].
- */
-export function fnv1aPair(text: string, seedA: number, seedB: number, out: Uint32Array): number {
-  let a = seedA >>> 0;
-  let b = seedB >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193);
-  }
-  out[0] = fmix(b);
-  return fmix(a);
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** True when `code` is made only of the promo alphabet (after upper-casing). */
@@ -91,7 +52,7 @@ export function createPromoCodes(opts: { length?: number } = {}): PromoCodes {
     length,
     issue(key, sid, campaignId, tenant, storeId, nowMs) {
       for (let salt = 0; ; salt++) {
-        const first = fnv1aPair(key, 0x811c9dc5 + salt, 0x9e3779b9 + salt, second);
+        const first = fnv1aPair(key, FNV_OFFSET + salt, 0x9e3779b9 + salt, second);
         const code = encode(first, second[0]);
         const prior = issued.get(code);
         if (prior === undefined) {

@@ -1,6 +1,6 @@
+import { fnv1a } from '../hash.ts';
 import type { PresenceEvent } from '../presence/types.ts';
 import type { Store } from '../store/index.ts';
-import { fnv1a } from './promo-codes.ts';
 
 /**
  * Presence events a previous run already decided. After a crash the Kafka source re-reads the pings

@@ -1,3 +1,5 @@
+import { FNV_OFFSET, FNV_PRIME, fmix32, fnv1a } from '../hash.ts';
+
 /**
  * sid → slot map without a JS object per subscriber: an open-addressing table in 64-byte lines, each
  * holding 12 entries — a one-byte tag per entry (empty, deleted, or 8 bits of the sid's hash) followed by
@@ -55,26 +57,9 @@ function packable(sid: string): boolean {
 
 const HEX = '0123456789abcdef';
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
 function hashSid(sid: string): number {
-  // FNV-1a over the characters, then murmur3's fmix32 so both ends of the word are well mixed
-  let h = FNV_OFFSET;
-  for (let i = 0; i < sid.length; i++) {
-    h ^= sid.charCodeAt(i);
-    h = Math.imul(h, FNV_PRIME);
-  }
-  return finish(h);
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  // FNV-1a over the characters, then fmix32 so both ends of the word are well mixed
+  return fnv1a(sid);
 }
 
 export interface SidIndex {
@@ -236,7 +221,7 @@ export function createSidIndex(initialSlots: number): SidIndex {
         h = Math.imul(h ^ HEX.charCodeAt(b & 15), FNV_PRIME);
       }
     }
-    return finish(h);
+    return fmix32(h);
   }
 
   function sidAt(slot: number): string {
