@@ -11,7 +11,7 @@
 //      latency of every proximity SMS triggered in that window (ping `ts` is its production time).
 // RSS of this process (the service; the broker, SMSC and producer run in their own processes).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -22,12 +22,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { CampaignInput } from '../src/campaigns/index.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Directory } from '../src/deliver/index.ts';
-import type { Fence } from '../src/geo/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { generateSubscribers } from '../src/segments/index.ts';
 import { type SeedContext, startService } from '../src/service.ts';
 import { startKafkaMock } from '../test/helpers/kafka-mock/index.ts';
-import { generateFences } from './lib/geo-workload.ts';
 import { createRandom } from './lib/random.ts';
 
 const SEED = Number(process.env.SEED ?? 42);
@@ -76,22 +74,20 @@ const simPort = (JSON.parse(await sim.line()) as { port: number }).port;
 
 // --- fences: 100k as GeoJSON files, loaded through GEOFENCES_DIR like any catalogue ----------------
 let t = performance.now();
-// Only the ids by tenant stay in this process (for the campaigns); the service loads the file.
-const fenceIdsByTenant = new Map<string, string[]>();
+// Written by a child process (bench/lib/fence-file-process.ts): only the ids by tenant come back (for
+// the campaigns); the service loads the file like any catalogue.
 const fenceDir = join(dir, 'geofences');
 await mkdir(fenceDir);
-{
-  const fences = generateFences({ seed: SEED, count: FENCES, tenants: TENANTS });
-  for (const f of fences) {
-    const list = fenceIdsByTenant.get(f.props.tenant) ?? [];
-    list.push(f.props.id);
-    fenceIdsByTenant.set(f.props.tenant, list);
-  }
-  await writeFile(
-    join(fenceDir, 'bench.geojson'),
-    JSON.stringify({ type: 'FeatureCollection', features: fences.map(toFeature) }),
-  );
-}
+const fenceWriter = await startChild(here('./lib/fence-file-process.ts'), {
+  seed: SEED,
+  count: FENCES,
+  tenants: TENANTS,
+  file: join(fenceDir, 'bench.geojson'),
+});
+const fenceIdsByTenant = new Map(
+  Object.entries(JSON.parse(await fenceWriter.line()) as Record<string, string[]>),
+);
+fenceWriter.stop();
 console.log(`  wrote ${fmt(FENCES)} fences as GeoJSON in ${fmt(performance.now() - t)} ms`);
 
 // --- phase 1: the backlog and the raw kafkajs ceiling ----------------------------------------------
@@ -110,6 +106,8 @@ console.log(`  raw kafkajs eachBatch + JSON.parse ceiling: ${fmt(raw.pps)} pings
 // --- the service --------------------------------------------------------------------------------
 const sends: { tsMs: number; latencyMs: number; exit: boolean }[] = [];
 let sendFailures = 0;
+// The raw-ceiling consumer's garbage is the bench's, not the service's: collect it before the service starts.
+(globalThis as { gc?: () => void }).gc?.();
 const rssBefore = process.memoryUsage().rss;
 t = performance.now();
 const config = loadConfig({
@@ -160,6 +158,7 @@ const startMs = performance.now() - t;
 console.log(
   `  service started in ${fmt(startMs)} ms, RSS ${mb(process.memoryUsage().rss)} (before: ${mb(rssBefore)})`,
 );
+console.log(`  memory after start-up: ${await memoryLine()}`);
 
 // --- phase 2: sustained throughput over the backlog ------------------------------------------------
 const sustained = await consumeUntil(held, 600_000);
@@ -173,7 +172,10 @@ if (process.env.HEAP_SNAPSHOT) {
   (globalThis as { gc?: () => void }).gc?.();
   console.log(`  heap snapshot: ${writeHeapSnapshot(process.env.HEAP_SNAPSHOT)}`);
 }
-if (process.env.STOP_AFTER === 'sustained') process.exit(0); // profiling runs
+if (process.env.STOP_AFTER === 'sustained') {
+  console.log(`  memory after the backlog: ${await memoryLine()}`);
+  process.exit(0); // profiling runs
+}
 
 // --- phase 3: paced load, latency — at the target rate and at a rate this machine sustains ---------
 const latencies: { rate: number; n: number; p50: number; p99: number; max: number; lagMs: number }[] = [];
@@ -252,6 +254,15 @@ process.exit(0);
  * First-start data: the profile base, consents (80% opted in), campaigns, and a policy without quiet
  * hours that accepts events up to an hour old (the backlog was produced before the service started).
  */
+/** RSS split: the V8 heap, array buffers, and the kernel's view (anonymous memory, how much on huge pages). */
+async function memoryLine(): Promise<string> {
+  const m = process.memoryUsage();
+  const smaps = await readFile('/proc/self/smaps_rollup', 'utf8').catch(() => '');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(smaps)?.[1] ?? 0) * 1024;
+  return `RSS ${mb(m.rss)} = V8 heap ${mb(m.heapTotal)} (${mb(m.heapUsed)} used) + array buffers ${mb(m.arrayBuffers)} + other native ${mb(m.rss - m.heapTotal - m.arrayBuffers)}; anonymous ${mb(kb('Anonymous'))}, of it on huge pages ${mb(kb('AnonHugePages'))}; file-backed ${mb(kb('Rss') - kb('Anonymous'))}`;
+}
+
 async function seed(ctx: SeedContext): Promise<void> {
   let t0 = performance.now();
   const r = createRandom(SEED + 9);
@@ -334,25 +345,6 @@ function syntheticDirectory(): Directory {
       `38067${(Number.parseInt(sid.slice(0, 8), 16) % 10_000_000).toString().padStart(7, '0')}`,
     reverse: () => undefined,
     size: SUBSCRIBERS,
-  };
-}
-
-function toFeature(f: Fence) {
-  if (f.kind === 'circle') {
-    return {
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: f.center },
-      properties: { ...f.props, radiusM: f.radiusM },
-    };
-  }
-  const polygons = f.polygons; // rebuilt from the packed geometry on each read
-  return {
-    type: 'Feature',
-    geometry:
-      polygons.length === 1
-        ? { type: 'Polygon', coordinates: polygons[0] }
-        : { type: 'MultiPolygon', coordinates: polygons },
-    properties: f.props,
   };
 }
 

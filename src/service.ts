@@ -194,9 +194,10 @@ export async function startService(
       throw new AppError('CONFIG_INVALID', `GEOFENCES_DIR ${config.GEOFENCES_DIR}: ${String(err)}`);
     });
     for (const e of catalogue.errors) log.warn({ error: e }, 'catalogue geofence rejected');
-    // With the ingest worker, every fence change is forwarded to the worker's own matcher, in order.
+    // With the ingest worker, every fence change is forwarded to the worker's own matcher, in order;
+    // this thread then only keeps the fence registry (the API, campaigns) and builds no index.
     let forwardFences: ((c: FenceChange) => void) | undefined;
-    const matcher = createMatcher({ onChange: (c) => forwardFences?.(c) });
+    const matcher = createMatcher({ onChange: (c) => forwardFences?.(c), lazyIndex: config.INGEST_WORKER });
 
     // --- segments and profiles ---------------------------------------------------------------------
     const profiles = createProfileStore({ capacity: Math.max(config.PROFILES_CAPACITY, 16) });

@@ -23,6 +23,12 @@ export interface MatcherOptions {
   maxDelta?: number;
   /** Hears every applied change, in order (an ingest worker keeps its own matcher in step with it). */
   onChange?: (change: FenceChange) => void;
+  /**
+   * Builds the spatial index only when something first matches against a snapshot. For a thread that
+   * keeps the fence registry but leaves matching to another (the main thread while the ingest worker
+   * matches): it then never holds an index (~0.7 KB per fence) nor spends the builds.
+   */
+  lazyIndex?: boolean;
 }
 
 const EMPTY: readonly Fence[] = [];
@@ -84,12 +90,97 @@ function composeSnapshot(
   };
 }
 
+/** A snapshot whose index is built on first use; its slots are the positions in `fences`. */
+function lazySnapshot(version: number, fences: readonly Fence[], index?: FenceIndexOptions): MatchSnapshot {
+  const byId = new Map<string, number>();
+  for (let i = 0; i < fences.length; i++) byId.set(fences[i]!.props.id, i);
+  let built: MatchSnapshot | undefined;
+  // One base over `fences` in order, nothing removed, no delta: index slot = position in `fences`.
+  const ensure = (): MatchSnapshot =>
+    (built ??= composeSnapshot(
+      version,
+      buildFenceIndex(fences, version, index),
+      new Uint8Array(fences.length),
+      buildFenceIndex(EMPTY, version, index),
+    ));
+  return {
+    version,
+    fences,
+    matchInto: (lon, lat, accM, out) => ensure().matchInto(lon, lat, accM, out),
+    covers: (slot, lon, lat) => ensure().covers(slot, lon, lat),
+    search: (bbox) => ensure().search(bbox),
+    slotOf: (id) => byId.get(id) ?? -1,
+    get base() {
+      return ensure().base;
+    },
+    get delta() {
+      return ensure().delta;
+    },
+  };
+}
+
+/** createMatcher with `lazyIndex`: the fence list changes in place of ids; indexes only on demand. */
+function createLazyMatcher(opts: MatcherOptions): GeoMatcher {
+  let current = lazySnapshot(1, [...(opts.fences ?? EMPTY)], opts.index);
+  let scratch = new Int32Array(64);
+  const publish = (fences: readonly Fence[]) => {
+    current = lazySnapshot(current.version + 1, fences, opts.index);
+  };
+  return {
+    match(lon: number, lat: number, accM: number): Fence[] {
+      const snap = current;
+      if (scratch.length < snap.fences.length) scratch = new Int32Array(snap.fences.length);
+      const n = snap.matchInto(lon, lat, accM, scratch);
+      const out: Fence[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = snap.fences[scratch[i]];
+      return out;
+    },
+    matchInto: (lon, lat, accM, out) => current.matchInto(lon, lat, accM, out),
+    near: fenceNear,
+    snapshot: () => current,
+    get(id: string): Fence | undefined {
+      const slot = current.slotOf(id);
+      return slot < 0 ? undefined : current.fences[slot];
+    },
+    replaceAll(fences: readonly Fence[]): void {
+      publish([...fences]);
+      opts.onChange?.({ op: 'replace', fences });
+    },
+    upsert(fences: readonly Fence[]): void {
+      if (fences.length === 0) return;
+      const next = [...current.fences];
+      const fresh = new Map<string, Fence>();
+      for (const f of fences) fresh.set(f.props.id, f);
+      for (let i = 0; i < next.length; i++) {
+        const f = fresh.get(next[i].props.id);
+        if (f !== undefined) {
+          next[i] = f;
+          fresh.delete(f.props.id);
+        }
+      }
+      for (const f of fresh.values()) next.push(f);
+      publish(next);
+      opts.onChange?.({ op: 'upsert', fences });
+    },
+    remove(ids: readonly string[]): void {
+      if (!ids.some((id) => current.slotOf(id) >= 0)) return;
+      const gone = new Set(ids);
+      publish(current.fences.filter((f) => !gone.has(f.props.id)));
+      opts.onChange?.({ op: 'remove', ids });
+    },
+    get size() {
+      return current.fences.length;
+    },
+  };
+}
+
 /**
  * The live matcher: readers always see one complete immutable snapshot. A change builds a new small
  * delta index next to the unchanged base (tombstoning replaced or removed base fences) and swaps the
  * composed snapshot in with one assignment; when the delta grows large the base is rebuilt.
  */
 export function createMatcher(opts: MatcherOptions = {}): GeoMatcher {
+  if (opts.lazyIndex) return createLazyMatcher(opts);
   const maxDelta = opts.maxDelta ?? 2000;
   let base = buildFenceIndex(opts.fences ?? EMPTY, 1, opts.index);
   let removed = new Uint8Array(base.fences.length);

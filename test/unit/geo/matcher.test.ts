@@ -160,32 +160,55 @@ test(`the grid answers exactly as the whole-polygon test on unsnapped coordinate
   }
 });
 
-test('a stream of upserts and removals keeps answering like a fresh index over the same fences', () => {
-  const c = buildOracleCase(SEED + 2, { fences: 120 });
-  const matcher = createMatcher({ fences: c.fences.slice(0, 60), maxDelta: 25 });
-  const live = new Map(c.fences.slice(0, 60).map((f) => [f.props.id, f]));
-  const out = new Int32Array(256);
-  for (let step = 0; step < 80; step++) {
-    const f = c.fences[(step * 7) % c.fences.length];
-    if (step % 3 === 2) {
-      matcher.remove([f.props.id]);
-      live.delete(f.props.id);
-    } else {
-      matcher.upsert([f]);
-      live.set(f.props.id, f);
+for (const lazyIndex of [false, true]) {
+  test(`a stream of upserts and removals keeps answering like a fresh index over the same fences${lazyIndex ? ' (index built on first match)' : ''}`, () => {
+    const c = buildOracleCase(SEED + 2, { fences: 120 });
+    const changes: string[] = [];
+    const matcher = createMatcher({
+      fences: c.fences.slice(0, 60),
+      maxDelta: 25,
+      lazyIndex,
+      onChange: (ch) =>
+        changes.push(
+          ch.op === 'remove'
+            ? `remove ${ch.ids.join()}`
+            : `${ch.op} ${ch.fences.map((f) => f.props.id).join()}`,
+        ),
+    });
+    const live = new Map(c.fences.slice(0, 60).map((f) => [f.props.id, f]));
+    const out = new Int32Array(256);
+    const expected: string[] = [];
+    for (let step = 0; step < 80; step++) {
+      const f = c.fences[(step * 7) % c.fences.length];
+      if (step % 3 === 2) {
+        if (live.has(f.props.id)) expected.push(`remove ${f.props.id}`);
+        matcher.remove([f.props.id]);
+        live.delete(f.props.id);
+      } else {
+        expected.push(`upsert ${f.props.id}`);
+        matcher.upsert([f]);
+        live.set(f.props.id, f);
+      }
+      const fresh = buildFenceIndex([...live.values()], 1);
+      const snap = matcher.snapshot();
+      assert.equal(snap.fences.length, live.size);
+      assert.equal(matcher.size, live.size);
+      for (const [id, want] of live) {
+        assert.equal(matcher.get(id), want);
+        assert.equal(snap.fences[snap.slotOf(id)], want);
+      }
+      assert.equal(matcher.get(f.props.id), live.get(f.props.id));
+      for (let i = step; i < c.lon.length; i += 997) {
+        const n = snap.matchInto(c.lon[i], c.lat[i], c.acc[i], out);
+        const got = Array.from(out.subarray(0, n), (s) => snap.fences[s].props.id).sort();
+        const m = fresh.matchInto(c.lon[i], c.lat[i], c.acc[i], out);
+        const want = Array.from(out.subarray(0, m), (s) => fresh.fences[s].props.id).sort();
+        assert.deepEqual(got, want, `seed ${SEED + 2}, step ${step}, point ${i}`);
+      }
     }
-    const fresh = buildFenceIndex([...live.values()], 1);
-    const snap = matcher.snapshot();
-    assert.equal(snap.fences.length, live.size);
-    for (let i = step; i < c.lon.length; i += 997) {
-      const n = snap.matchInto(c.lon[i], c.lat[i], c.acc[i], out);
-      const got = Array.from(out.subarray(0, n), (s) => snap.fences[s].props.id).sort();
-      const m = fresh.matchInto(c.lon[i], c.lat[i], c.acc[i], out);
-      const want = Array.from(out.subarray(0, m), (s) => fresh.fences[s].props.id).sort();
-      assert.deepEqual(got, want, `seed ${SEED + 2}, step ${step}, point ${i}`);
-    }
-  }
-});
+    assert.deepEqual(changes, expected);
+  });
+}
 
 // near() takes shortcuts (the buffered bounding box; a box wholly within the buffer); they must never
 // change its answer: covered, or within buffer metres of some edge.
