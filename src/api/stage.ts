@@ -53,8 +53,13 @@ export async function createApiStage(opts: ApiStageOptions): Promise<ApiStage> {
   const catalogueImport = opts.catalogue ? await geofences.importCatalogue(opts.catalogue) : undefined;
   // Changes stored from now on are applied by the sync; the snapshot below covers everything before.
   const sinceMs = Date.now();
-  matcher.replaceAll(await geofences.all());
-  const fenceSync = createFenceSync({ geofences, matcher, logger, sinceMs });
+  const loaded: { id: string; version: number; updatedAtMs: number }[] = [];
+  matcher.replaceAll(
+    await geofences.all((id, version, updatedAtMs) => {
+      if (updatedAtMs >= sinceMs - 60_000) loaded.push({ id, version, updatedAtMs });
+    }),
+  );
+  const fenceSync = createFenceSync({ geofences, matcher, logger, sinceMs, loaded });
   fenceSync.start();
   const server = createApiServer({
     logger,

@@ -46,8 +46,11 @@ export interface BulkWriteResult {
 export interface GeofenceRepo {
   get(id: string): Promise<StoredFence | undefined>;
   list(filter: FenceListFilter): Promise<StoredFence[]>;
-  /** Every live fence, revalidated against the current limits (for the matcher at start-up). */
-  all(): Promise<Fence[]>;
+  /**
+   * Every live fence, revalidated against the current limits (for the matcher at start-up);
+   * `onRow` hears each row's id, version and write time (the fence sync skips what this load applied).
+   */
+  all(onRow?: (id: string, version: number, updatedAtMs: number) => void): Promise<Fence[]>;
   /** Fences changed (written or deleted) after `sinceMs`, for keeping other instances' matchers current. */
   /**
    * Fences written after `sinceMs`. `known(id, version)` true skips a change already applied: only its
@@ -184,7 +187,7 @@ export function createGeofenceRepo(opts: {
       );
       return rows.map(toStored);
     },
-    async all() {
+    async all(onRow) {
       const out: Fence[] = [];
       let afterId = '';
       for (;;) {
@@ -193,7 +196,9 @@ export function createGeofenceRepo(opts: {
           { afterId },
         );
         for (const r of rows) {
-          const fence = revalidate(toStored(r));
+          const stored = toStored(r);
+          onRow?.(stored.id, stored.version, stored.updatedAtMs);
+          const fence = revalidate(stored);
           if (fence) out.push(fence);
         }
         if (rows.length < 10_000) return out;

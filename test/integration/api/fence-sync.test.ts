@@ -70,3 +70,80 @@ test('a fence written by another instance reaches the matcher once; re-reading t
   assert.equal(matcher.get('f7')?.props.name, 'Renamed');
   assert.equal(await sync.poll(), 0);
 });
+
+test('with nothing new, a poll reads only the last overlap: heads of older changes are not read again', async () => {
+  const writer = createGeofenceRepo({ store, limits: DEFAULT_FENCE_LIMITS, logger });
+  let heads = 0;
+  const spy = new Proxy(store, {
+    get(target, prop, recv) {
+      if (prop !== 'query') return Reflect.get(target, prop, recv);
+      return async (sql: string, params?: Record<string, unknown>) => {
+        const rows = (await target.query(sql, params)) as Record<string, unknown>[];
+        if (sql.includes('updated_at_ms')) heads += rows.length;
+        return rows;
+      };
+    },
+  });
+  const matcher = createMatcher();
+  const sync = createFenceSync({
+    geofences: createGeofenceRepo({ store: spy, limits: DEFAULT_FENCE_LIMITS, logger }),
+    matcher,
+    logger,
+    sinceMs: Date.now() - 1,
+    overlapMs: 300,
+  });
+  await writer.bulkWrite(
+    Array.from({ length: 500 }, (_, i) => fence(10_000 + i)),
+    { tenant: 'acme', mode: 'create', actor: 'test' },
+  );
+  // ≥: the window also reaches 300 ms back, where the previous test's last change may lie.
+  assert.ok((await sync.poll()) >= 500);
+  assert.ok(matcher.get('f10000') && matcher.get('f10499'));
+  assert.ok(heads >= 500);
+  await new Promise((r) => setTimeout(r, 400)); // past the overlap
+  await sync.poll(); // its window still reaches back to the first poll's start
+  heads = 0;
+  assert.equal(await sync.poll(), 0);
+  assert.equal(heads, 0, 'an idle poll reads no heads once the overlap has passed');
+  // A change made now is still seen, once.
+  await writer.put(fence(10_003, 'Moved'), { expectedVersion: 1, actor: 'test' });
+  assert.equal(await sync.poll(), 1);
+  assert.equal(matcher.get('f10003')?.props.name, 'Moved');
+});
+
+test('fences the matcher was just loaded with are not applied again by the first polls', async () => {
+  const writer = createGeofenceRepo({ store, limits: DEFAULT_FENCE_LIMITS, logger });
+  const reader = createGeofenceRepo({ store, limits: DEFAULT_FENCE_LIMITS, logger });
+  await writer.bulkWrite(
+    Array.from({ length: 300 }, (_, i) => fence(20_000 + i)),
+    { tenant: 'acme', mode: 'create', actor: 'test' },
+  );
+  // As the API stage starts: load everything, then sync from now with a 2 s overlap.
+  const sinceMs = Date.now();
+  const loaded: { id: string; version: number; updatedAtMs: number }[] = [];
+  const upserted: string[] = [];
+  const matcher = createMatcher();
+  matcher.replaceAll(
+    await reader.all((id, version, updatedAtMs) => loaded.push({ id, version, updatedAtMs })),
+  );
+  assert.ok(loaded.some((r) => r.id === 'f20299'));
+  const watched = {
+    upsert: (fs: readonly Fence[]) => {
+      upserted.push(...fs.map((f) => f.props.id));
+      matcher.upsert(fs);
+    },
+    remove: (ids: readonly string[]) => matcher.remove(ids),
+  };
+  const sync = createFenceSync({ geofences: reader, matcher: watched, logger, sinceMs, loaded });
+  assert.equal(await sync.poll(), 0);
+  assert.deepEqual(upserted, []);
+  // Without `loaded`, the overlap re-applies the import's last rows (what the option prevents).
+  const naive = createFenceSync({ geofences: reader, matcher: watched, logger, sinceMs });
+  assert.ok((await naive.poll()) >= 300);
+  upserted.length = 0;
+  // A later change of a loaded fence is applied.
+  await writer.put(fence(20_001, 'Changed'), { expectedVersion: 1, actor: 'test' });
+  assert.equal(await sync.poll(), 1);
+  assert.deepEqual(upserted, ['f20001']);
+  assert.equal(matcher.get('f20001')?.props.name, 'Changed');
+});
