@@ -20,8 +20,8 @@ for (const f of fences) {
   byTenant[f.props.tenant] = ids;
 }
 await writeFile(o.file, JSON.stringify({ type: 'FeatureCollection', features: fences.map(toFeature) }));
-process.stdout.write(`${JSON.stringify(byTenant)}\n`);
-process.exit(0);
+// A pipe is written asynchronously: exit only once the line is out (exiting at once truncated it).
+process.stdout.write(`${JSON.stringify(byTenant)}\n`, () => process.exit(0));
 
 function toFeature(f: Fence) {
   if (f.kind === 'circle') {
