@@ -55,7 +55,9 @@ log(
   `params: writer rows ${fmt(WRITER_ROWS)}, baseline rows ${fmt(BASELINE_ROWS)}, report rows ${fmt(REPORT_ROWS)}, ` +
     `${CAMPAIGNS} campaigns × ${STORES_PER_CAMPAIGN} stores, ${fmt(SUBSCRIBERS)} subscribers, 30 days, seed ${SEED}`,
 );
-log('decisions feed 2 materialized views (report_hourly, report_suppressed_hourly) on every insert');
+log(
+  'decisions feed 2 materialized views on every insert: report_hourly (per store), report_suppressed_hourly (per campaign)',
+);
 
 try {
   // Baseline 1: validation + CSV encoding alone (no I/O), the writer's CPU cost per row.

@@ -127,6 +127,85 @@ test('an existing decisions table keeps its rows and its report through the id-c
   }
 });
 
+test('suppression reasons keep their figures through the per-campaign view (503), and a retried insert is not counted twice', async () => {
+  const { createReports, createStore, loadMigrations } = await import('../../../src/store/index.ts');
+  const { buildStoreConfig, logger } = await import('./fixture.ts');
+  const all = await loadMigrations();
+  const config = buildStoreConfig(data.dir, { database: 'm_supp' });
+  const hour = Date.UTC(2026, 10, 23, 10);
+  // Suppressed at two stores of one campaign; s0–s5 at both stores, so per-store states overlap.
+  const batch = (from: number, n: number, at: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      ts: at + (from + i) * 1000,
+      sid: `s${(from + i) % 9}`,
+      tenant: 't1',
+      campaign_id: (from + i) % 5 === 4 ? 'c2' : 'c1',
+      fence_id: 'f1',
+      store_id: (from + i) % 2 === 0 ? 'st1' : 'st2',
+      trigger: 'enter',
+      outcome: (from + i) % 7 === 0 ? 'sent' : 'suppressed',
+      reason: (from + i) % 7 === 0 ? '' : (from + i) % 3 === 0 ? 'quiet_hours' : 'cap_daily',
+      message_id: (from + i) % 7 === 0 ? `m${from + i}` : '',
+      dwell_ms: 0,
+    }));
+  const old = await createStore({ config, logger, migrations: all.filter((m) => m.id < 503) });
+  try {
+    await old.insert('decisions', batch(0, 40, hour));
+  } finally {
+    await old.close();
+  }
+  const store = await createStore({ config, logger });
+  try {
+    const views = await store.query<{ name: string }>(
+      "SELECT name FROM system.tables WHERE database = 'm_supp' AND name LIKE 'report_suppressed%mv' ORDER BY name",
+    );
+    assert.deepEqual(
+      views.map((v) => v.name),
+      ['report_suppressed_campaign_hourly_mv'],
+    );
+    // Same hour as the old rows and the next one; the second insert is a retry of the first (same token).
+    const fresh = [...batch(40, 30, hour), ...batch(70, 30, hour + 3_600_000)];
+    await store.insert('decisions', fresh, { dedupToken: 'retry-me' });
+    await store.insert('decisions', fresh, { dedupToken: 'retry-me' });
+    const stores = await store.query<{ store_id: string }>(
+      'SELECT DISTINCT store_id FROM m_supp.report_suppressed_hourly ORDER BY store_id',
+    );
+    assert.deepEqual(
+      stores.map((r) => r.store_id),
+      ['', 'st1', 'st2'],
+    );
+    const reports = createReports({ store, minGroupSize: 1 });
+    for (const campaignId of ['c1', 'c2']) {
+      const raw = await store.query<{ bucket_ms: string; reason: string; n: string; u: string }>(
+        `SELECT toUnixTimestamp(toStartOfHour(ts)) * 1000 AS bucket_ms, reason, count() AS n, uniqExact(sid) AS u
+         FROM m_supp.decisions WHERE campaign_id = {c:String} AND outcome = 'suppressed'
+         GROUP BY bucket_ms, reason ORDER BY bucket_ms, reason`,
+        { c: campaignId },
+      );
+      assert.equal(
+        raw.reduce((s, r) => s + Number(r.n), 0),
+        [...batch(0, 100, 0)].filter((r) => r.campaign_id === campaignId && r.outcome === 'suppressed')
+          .length,
+        'the retried insert was deduplicated',
+      );
+      const got = await reports.suppressionReasons({
+        campaignId,
+        fromMs: hour,
+        toMs: hour + 2 * 3_600_000,
+        granularity: 'hour',
+        perBucket: true,
+      });
+      assert.deepEqual(
+        got.map((g) => [g.bucketStartMs, g.reason, g.decisions, g.subscribers]),
+        raw.map((r) => [Number(r.bucket_ms), r.reason, Number(r.n), Number(r.u)]),
+        campaignId,
+      );
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 test('personal-data tables declare a TTL of the configured days, re-applied when the setting changes', async () => {
   const ttlOf = async (days: number) => {
     const store = await openStore(data.dir, { database: 'm_ttl', ttlDays: days });
