@@ -132,9 +132,6 @@ interface BuildWork {
   word: Int32Array;
   mask: Int32Array;
   cursor: Int32Array;
-  partCell: Int32Array;
-  partWord: Int32Array;
-  partMask: Int32Array;
   fine: Int32Array;
   density: Int32Array;
   raster: RasterScratch;
@@ -153,9 +150,6 @@ function workFor(n: number): BuildWork {
     word: new Int32Array(0),
     mask: new Int32Array(0),
     cursor: new Int32Array(0),
-    partCell: new Int32Array(0),
-    partWord: new Int32Array(0),
-    partMask: new Int32Array(0),
     fine: new Int32Array(0),
     density: new Int32Array(0),
     raster: createRasterScratch(),
@@ -170,15 +164,6 @@ function triplesFor(work: BuildWork, count: number): void {
     work.cell = new Int32Array(size);
     work.word = new Int32Array(size);
     work.mask = new Int32Array(size);
-  }
-}
-
-function partsFor(work: BuildWork, count: number): void {
-  if (work.partCell.length < count) {
-    const size = Math.ceil(count * 1.25);
-    work.partCell = new Int32Array(size);
-    work.partWord = new Int32Array(size);
-    work.partMask = new Int32Array(size);
   }
 }
 
@@ -490,17 +475,37 @@ export function buildFenceIndex(
     bucketStart[((c >>> 6) >>> bucketShift) + 1]++;
   }
   for (let b = 0; b < buckets; b++) bucketStart[b + 1] += bucketStart[b];
-  partsFor(work, total);
-  const partCell = work.partCell;
-  const partWord = work.partWord;
-  const partMask = work.partMask;
+  // In place (American flag sort: each misplaced triple is swapped into the next free place of its
+  // bucket until the one that belongs here arrives), so no second set of triple arrays is allocated:
+  // at 1 M fences those were ~190 MB of fresh buffers, and V8's external-memory check answered them
+  // with extra full collections of the fence heap. The order within a bucket is lost; the cells' runs
+  // are put back in slot order below, so the index is the same as a stable sort's.
   const bucketAt = bucketStart.slice(0, buckets);
-  for (let e = 0; e < total; e++) {
-    const c = tripleCell[e];
-    const at = bucketAt[(c >>> 6) >>> bucketShift]++;
-    partCell[at] = c;
-    partWord[at] = tripleWord[e];
-    partMask[at] = tripleMask[e];
+  for (let b = 0; b < buckets; b++) {
+    const end = bucketStart[b + 1];
+    for (let i = bucketAt[b]; i < end; i = bucketAt[b]) {
+      let c = tripleCell[i];
+      let w = tripleWord[i];
+      let m = tripleMask[i];
+      let to = (c >>> 6) >>> bucketShift;
+      while (to !== b) {
+        const j = bucketAt[to]++;
+        const c2 = tripleCell[j];
+        const w2 = tripleWord[j];
+        const m2 = tripleMask[j];
+        tripleCell[j] = c;
+        tripleWord[j] = w;
+        tripleMask[j] = m;
+        c = c2;
+        w = w2;
+        m = m2;
+        to = (c >>> 6) >>> bucketShift;
+      }
+      tripleCell[i] = c;
+      tripleWord[i] = w;
+      tripleMask[i] = m;
+      bucketAt[b] = i + 1;
+    }
   }
   // Per occupied block: where its run starts in `data`, then which of its 64 cells hold entries (two
   // words), so a ping in an empty cell of an occupied block stops before reading `data`.
@@ -514,7 +519,7 @@ export function buildFenceIndex(
     const k1 = Math.min(blocks, k0 + (1 << bucketShift));
     const local0 = k0 * 64;
     cursor.fill(0, 0, (k1 - k0) * 64);
-    for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) cursor[partCell[e] - local0]++;
+    for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) cursor[tripleCell[e] - local0]++;
     for (let k = k0; k < k1; k++) {
       const base = size;
       blockInfo[k * 4] = base;
@@ -533,11 +538,33 @@ export function buildFenceIndex(
       size = at;
     }
     for (let e = bucketStart[b]; e < bucketStart[b + 1]; e++) {
-      const i = partCell[e] - local0;
+      const i = tripleCell[e] - local0;
       const at = cursor[i];
       cursor[i] = at + 2;
-      data[at] = partWord[e];
-      data[at + 1] = partMask[e];
+      data[at] = tripleWord[e];
+      data[at + 1] = tripleMask[e];
+    }
+    // Each cell's entries in slot order (as pass 1 wrote them): insertion sort on the entry word,
+    // whose high bits are the slot (one entry per slot and cell); runs are short (~2, ≤ ~60).
+    for (let k = k0; k < k1; k++) {
+      const base = blockInfo[k * 4];
+      for (let l = 0; l < 64; l++) {
+        const from = data[base + l];
+        const to = data[base + l + 1];
+        for (let i = from + 2; i < to; i += 2) {
+          const w = data[i];
+          if (data[i - 2] >>> SLOT_SHIFT <= w >>> SLOT_SHIFT) continue;
+          const m = data[i + 1];
+          let j = i - 2;
+          while (j >= from && data[j] >>> SLOT_SHIFT > w >>> SLOT_SHIFT) {
+            data[j + 2] = data[j];
+            data[j + 3] = data[j + 1];
+            j -= 2;
+          }
+          data[j + 2] = w;
+          data[j + 3] = m;
+        }
+      }
     }
   }
 
@@ -563,7 +590,7 @@ export function buildFenceIndex(
   }
 
   // very large builds (1 M fences: ~300 MB of work arrays) do not keep theirs
-  const workBytes = work.boxes.byteLength + work.cell.byteLength * 6 + work.cursor.byteLength;
+  const workBytes = work.boxes.byteLength + work.cell.byteLength * 3 + work.cursor.byteLength;
   if (workBytes + work.fine.byteLength + work.density.byteLength > KEEP_WORK_BYTES) kept = undefined;
   const largeSlots = Int32Array.from(large);
   const largeBoxes = new Float64Array(large.length * 4);

@@ -254,3 +254,44 @@ test('a fence exports the same coordinates before and after an index took over i
   const pair = m.get('pair')!;
   assert.equal(pair.kind === 'polygon' ? pair.polygons.length : 0, 2);
 });
+
+// The build sorts cell entries by block in place (not stably) and then restores each cell's slot
+// order; with small cells there are thousands of blocks and so many sort buckets. The answer must
+// list the covering fences in slot order (a full `out` keeps the lowest slots), exactly as a scan
+// of every fence in slot order would.
+test(`matchInto lists covering fences in slot order, also when \`out\` fills, over many sort buckets (seed ${SEED})`, () => {
+  const c = buildOracleCase(SEED + 3, { fences: 500 });
+  const flats = c.fences.map((f) => (f.kind === 'polygon' ? flattenPolygons(f.polygons) : null));
+  for (const [cellSizeM, fineMinFences] of [
+    [8, Infinity],
+    [15, 0],
+    [60, 24],
+  ]) {
+    const index = buildFenceIndex(c.fences, 1, { cellSizeM, fineMinFences, maxCellsPerFence: 1e9 });
+    assert.equal(index.stats().largeFences, 0);
+    const out = new Int32Array(256);
+    const short = new Int32Array(2);
+    let bad = 0;
+    let multi = 0;
+    for (let i = 0; i < c.lon.length; i++) {
+      const lon = c.lon[i];
+      const lat = c.lat[i];
+      const expected: number[] = [];
+      for (let s = 0; s < c.fences.length; s++) {
+        const f = c.fences[s];
+        const b = f.bbox;
+        if (lon < b[0] || lon > b[2] || lat < b[1] || lat > b[3]) continue;
+        if (c.acc[i] > f.props.maxAccuracyM) continue;
+        if (f.kind === 'circle' ? index.covers(s, lon, lat) : polygonsCover(flats[s]!, lon, lat))
+          expected.push(s);
+      }
+      if (expected.length > 1) multi++;
+      const n = index.matchInto(lon, lat, c.acc[i], out);
+      const k = index.matchInto(lon, lat, c.acc[i], short);
+      if (Array.from(out.subarray(0, n)).join() !== expected.join()) bad++;
+      else if (Array.from(short.subarray(0, k)).join() !== expected.slice(0, 2).join()) bad++;
+    }
+    assert.ok(multi > 100, `only ${multi} points in more than one fence`);
+    assert.equal(bad, 0, `seed ${SEED + 3}, cell ${cellSizeM} m: ${bad} answers out of slot order or wrong`);
+  }
+});
