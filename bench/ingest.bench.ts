@@ -30,6 +30,10 @@ const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 100_000);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 16);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const MEMORY_SUBSCRIBERS = 100_000;
+// Which broker paths each round runs (raw, full = in-process, worker), and whether the no-broker and
+// memory passes follow: PATHS=raw,worker NO_BROKER=0 for quick A/B pairs of the worker path.
+const PATHS = new Set((process.env.PATHS ?? 'raw,full,worker').split(','));
+const NO_BROKER = process.env.NO_BROKER !== '0';
 
 const logger = pino({ level: 'silent' });
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -140,9 +144,10 @@ async function drainTopic(
   group: string,
   metrics: IngestMetrics,
   wrap: (begin: () => void) => PingHandler,
-): Promise<{ ms: number; cpu: ReturnType<typeof cpuSince> }> {
+): Promise<{ ms: number; cpu: ReturnType<typeof cpuSince>; busy: Busy }> {
   let start = 0;
   let cpu0 = threadCpu();
+  let elu0 = eluNow();
   let seen = 0;
   let resolveDone!: (ms: number) => void;
   const done = new Promise<number>((r) => {
@@ -152,6 +157,7 @@ async function drainTopic(
     if (start === 0) {
       start = performance.now();
       cpu0 = threadCpu();
+      elu0 = eluNow();
     }
   };
   const source = createKafkaPingSource({
@@ -172,8 +178,9 @@ async function drainTopic(
   await source.start(wrap(begin));
   const ms = await done;
   const cpu = cpuSince(cpu0);
+  const busy = eluSince(elu0);
   await source.stop();
-  return { ms, cpu };
+  return { ms, cpu, busy };
 }
 
 async function full(group: string) {
@@ -188,7 +195,7 @@ async function full(group: string) {
     logger,
   });
   // The clock starts at the first batch handed over.
-  const { ms, cpu } = await drainTopic(group, pipeline.metrics, (begin) => ({
+  const { ms, cpu, busy } = await drainTopic(group, pipeline.metrics, (begin) => ({
     ...pipeline,
     handle(
       pings: readonly Ping[],
@@ -204,6 +211,7 @@ async function full(group: string) {
   return {
     ms,
     cpu,
+    busy,
     pps: (PINGS / ms) * 1000,
     events,
     rows,
@@ -227,12 +235,33 @@ workerPipeline.fences({ op: 'replace', fences: matcher.snapshot().fences });
 await workerPipeline.ready;
 console.log(`  ingest worker started with ${fmt(FENCES)} fences in ${fmt(performance.now() - t)} ms`);
 
+/**
+ * Busy share of wall time (event-loop utilisation) of the main thread and of the ingest worker: time
+ * spent running code, whether or not the OS ran the thread meanwhile. A worker share well below 1
+ * while pings wait in Kafka means the hand-over leaves it without work.
+ */
+type Elu = ReturnType<typeof performance.eventLoopUtilization>;
+interface Busy {
+  main: number;
+  worker: number;
+}
+const eluNow = (): { main: Elu; worker: Elu } => ({
+  main: performance.eventLoopUtilization(),
+  worker: workerPipeline.worker.performance.eventLoopUtilization(),
+});
+const eluSince = (before: { main: Elu; worker: Elu }): Busy => ({
+  main: performance.eventLoopUtilization(before.main).utilization,
+  worker: workerPipeline.worker.performance.eventLoopUtilization(before.worker).utilization,
+});
+const busyShare = (b: Busy, worker: boolean) =>
+  `busy: main ${(b.main * 100).toFixed(0)} %${worker ? `, worker ${(b.worker * 100).toFixed(0)} %` : ''}`;
+
 /** The ingest worker path: kafkajs on this thread, decode → match → presence in the worker. */
 async function worker(group: string) {
   const events0 = workerEvents;
   const rows0 = workerRows;
   const failed0 = workerPipeline.stats().failed;
-  const { ms, cpu } = await drainTopic(group, workerPipeline.metrics, (begin) => ({
+  const { ms, cpu, busy } = await drainTopic(group, workerPipeline.metrics, (begin) => ({
     ...workerPipeline,
     submit(messages: readonly RawMessage[], partition: number, replay: boolean) {
       begin();
@@ -242,6 +271,7 @@ async function worker(group: string) {
   return {
     ms,
     cpu,
+    busy,
     pps: (PINGS / ms) * 1000,
     events: workerEvents - events0,
     rows: workerRows - rows0,
@@ -282,6 +312,7 @@ async function workerNoBroker() {
   const messages = values.map((v) => ({ key: null, value: Buffer.from(v.value) }));
   const events0 = workerEvents;
   const cpu0 = threadCpu();
+  const elu0 = eluNow();
   const start = performance.now();
   let last: Promise<unknown> = Promise.resolve();
   for (let i = 0; i < messages.length; i += 1_000) {
@@ -294,9 +325,10 @@ async function workerNoBroker() {
   await last;
   const ms = performance.now() - start;
   const cpu = cpuSince(cpu0);
+  const busy = eluSince(elu0);
   workerPipeline.release(Array.from({ length: PARTITIONS }, (_, p) => p));
   await workerPipeline.flush();
-  return { ms, pps: (PINGS / ms) * 1000, events: workerEvents - events0, cpu };
+  return { ms, pps: (PINGS / ms) * 1000, events: workerEvents - events0, cpu, busy };
 }
 
 /** Memory per tracked subscriber: one ping inside a fence each (about three open visits). */
@@ -345,27 +377,38 @@ const perPing = (cpu: { main: number; busiest: number; rest: number }) =>
   `CPU/ping µs: main ${((cpu.main * 1000) / AVAILABLE).toFixed(2)}, busiest other thread ${((cpu.busiest * 1000) / AVAILABLE).toFixed(2)}, rest ${((cpu.rest * 1000) / AVAILABLE).toFixed(2)}`;
 const results: Array<{ name: string; pps: number }> = [];
 for (let r = 1; r <= ROUNDS; r++) {
-  const a = await raw(`raw-${r}`);
-  console.log(
-    `  round ${r}: raw kafkajs eachBatch + JSON.parse        ${fmt(a.pps).padStart(9)} pings/s  (${fmt(a.ms)} ms; ${perPing(a.cpu)})`,
-  );
-  const b = await full(`full-${r}`);
-  console.log(
-    `  round ${r}: in-process decode → match → presence    ${fmt(b.pps).padStart(9)} pings/s  (${fmt(b.ms)} ms; ${fmt(b.events)} events, ${fmt(b.rows)} footfall rows, ${b.failed} failed; ${perPing(b.cpu)})`,
-  );
-  const w = await worker(`worker-${r}`);
-  console.log(
-    `  round ${r}: ingest worker decode → match → presence ${fmt(w.pps).padStart(9)} pings/s  (${fmt(w.ms)} ms; ${fmt(w.events)} events, ${fmt(w.rows)} footfall rows, ${w.failed} failed; ${perPing(w.cpu)})`,
-  );
-  results.push({ name: 'raw', pps: a.pps }, { name: 'full', pps: b.pps }, { name: 'worker', pps: w.pps });
+  if (PATHS.has('raw')) {
+    const a = await raw(`raw-${r}`);
+    console.log(
+      `  round ${r}: raw kafkajs eachBatch + JSON.parse        ${fmt(a.pps).padStart(9)} pings/s  (${fmt(a.ms)} ms; ${perPing(a.cpu)})`,
+    );
+    results.push({ name: 'raw', pps: a.pps });
+  }
+  if (PATHS.has('full')) {
+    const b = await full(`full-${r}`);
+    console.log(
+      `  round ${r}: in-process decode → match → presence    ${fmt(b.pps).padStart(9)} pings/s  (${fmt(b.ms)} ms; ${fmt(b.events)} events, ${fmt(b.rows)} footfall rows, ${b.failed} failed; ${perPing(b.cpu)}; ${busyShare(b.busy, false)})`,
+    );
+    results.push({ name: 'full', pps: b.pps });
+  }
+  if (PATHS.has('worker')) {
+    const w = await worker(`worker-${r}`);
+    const pair = PATHS.has('raw')
+      ? ` = ${((w.pps / results.at(-1 - Number(PATHS.has('full')))!.pps) * 100).toFixed(0)} % of this round's raw`
+      : '';
+    console.log(
+      `  round ${r}: ingest worker decode → match → presence ${fmt(w.pps).padStart(9)} pings/s${pair}  (${fmt(w.ms)} ms; ${fmt(w.events)} events, ${fmt(w.rows)} footfall rows, ${w.failed} failed; ${perPing(w.cpu)}; ${busyShare(w.busy, true)})`,
+    );
+    results.push({ name: 'worker', pps: w.pps });
+  }
 }
-const best = (name: string) => Math.max(...results.filter((x) => x.name === name).map((x) => x.pps));
+const best = (name: string) => Math.max(0, ...results.filter((x) => x.name === name).map((x) => x.pps));
 const share = (name: string) => `${((best(name) / best('raw')) * 100).toFixed(0)}%`;
 console.log(
   `  best: raw ${fmt(best('raw'))} pings/s; ingest worker ${fmt(best('worker'))} pings/s = ${share('worker')} of the raw ceiling; in-process ${fmt(best('full'))} pings/s = ${share('full')}`,
 );
 
-for (let r = 1; r <= ROUNDS; r++) {
+for (let r = 1; r <= (NO_BROKER ? ROUNDS : 0); r++) {
   const cpu0 = threadCpu();
   const c = inProcess();
   const cpu = cpuSince(cpu0);
@@ -374,12 +417,14 @@ for (let r = 1; r <= ROUNDS; r++) {
   );
   const wc = await workerNoBroker();
   console.log(
-    `  round ${r}: ingest worker (no broker) decode → match → presence: ${fmt(wc.pps).padStart(9)} pings/s (${fmt(wc.events)} events; ${perPing(wc.cpu)})`,
+    `  round ${r}: ingest worker (no broker) decode → match → presence: ${fmt(wc.pps).padStart(9)} pings/s (${fmt(wc.events)} events; ${perPing(wc.cpu)}; ${busyShare(wc.busy, true)})`,
   );
 }
-const m = await memoryPerSubscriber();
-console.log(
-  `  memory: ${fmt(m.bytes)} bytes (heap + array buffers) per tracked subscriber (${fmt(m.tracked)} subscribers, ${fmt(m.visits)} open visits)`,
-);
+if (NO_BROKER) {
+  const m = await memoryPerSubscriber();
+  console.log(
+    `  memory: ${fmt(m.bytes)} bytes (heap + array buffers) per tracked subscriber (${fmt(m.tracked)} subscribers, ${fmt(m.visits)} open visits)`,
+  );
+}
 await workerPipeline.close();
 await mock.stop();

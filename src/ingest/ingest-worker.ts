@@ -62,11 +62,33 @@ const reject = (i: number, why: InvalidPingReason) => {
   invalidWhy.push(why);
 };
 
+const NO_BYTES: Array<Uint8Array | null> = [];
+let invalidKey = NO_BYTES;
+let invalidValue = NO_BYTES;
+
+/** Copies the key and value of each rejected message of a raw batch into the answer. */
+const rejectedBytes = (bytes: Uint8Array, at: Int32Array) => {
+  if (invalidAt.length === 0) return;
+  invalidKey = [];
+  invalidValue = [];
+  for (const i of invalidAt) {
+    const j = i * 4;
+    // Copies (new Uint8Array of a view): a view would clone the whole batch's buffer with it.
+    invalidKey.push(at[j] < 0 ? null : new Uint8Array(bytes.subarray(at[j], at[j + 1])));
+    invalidValue.push(at[j + 2] < 0 ? null : new Uint8Array(bytes.subarray(at[j + 2], at[j + 3])));
+  }
+};
+
 const answer = (valid: number) => {
   const out = outputs.take();
-  post({ t: 'done', out, invalidAt, invalidWhy, valid, counters: counters() }, outputBuffers(out));
+  post(
+    { t: 'done', out, invalidAt, invalidWhy, invalidKey, invalidValue, valid, counters: counters() },
+    outputBuffers(out),
+  );
   invalidAt = [];
   invalidWhy = [];
+  invalidKey = NO_BYTES;
+  invalidValue = NO_BYTES;
 };
 
 const applyFences = (c: PackedFenceChange) => {
@@ -92,6 +114,7 @@ const run = (job: WorkerJob) => {
       }
       const { index } = decoded;
       pipeline.handleColumns(decoded, partition, (i) => reject(index[i], 'processing_failed'), replay);
+      rejectedBytes(bytes, at);
       return answer(decoded.n);
     }
     case 'pings':

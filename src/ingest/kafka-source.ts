@@ -314,17 +314,22 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     const firstOffset = messages[0].offset;
     const last = batch.lastOffset();
     const committed = BigInt(last) + 1n;
+    const count = messages.length;
+    // What dead-lettering needs besides the bytes (the worker returns those): the messages themselves
+    // are not kept while the job is in flight, or kafkajs's objects for every queued message (~1 s of
+    // the worker's work) would outlive the young generation and be promoted and collected as old.
+    const where = deadLetterInfo(messages);
     const step = (tails.get(partition) ?? Promise.resolve()).then(async () => {
       const outcome = await job.done;
       metrics.pings('kafka', outcome.valid);
       if (outcome.invalid.length === 0) return outcome;
       const dead: DeadLetter[] = [];
-      for (const { index, reason } of outcome.invalid) {
-        const m = messages[index];
+      for (const { index, reason, key, value } of outcome.invalid) {
+        const offset = where.offset(index);
         metrics.invalid(reason);
         if (reason === 'processing_failed')
-          logger.warn({ partition, offset: m.offset }, 'ping failed in processing; dead-lettered');
-        dead.push({ key: m.key, value: m.value, reason, partition, offset: m.offset, headers: m.headers });
+          logger.warn({ partition, offset }, 'ping failed in processing; dead-lettered');
+        dead.push({ key, value, reason, partition, offset, headers: where.headers(index) });
       }
       try {
         await deadLetter(dead);
@@ -357,7 +362,7 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
           lastOffset: last,
           committed: String(committed),
           valid: outcome.valid,
-          invalid: messages.length - outcome.valid,
+          invalid: count - outcome.valid,
         });
       })
       .catch((err: unknown) => {
@@ -435,6 +440,36 @@ export function createKafkaPingSource(opts: KafkaPingSourceOptions): PingSource 
     },
   };
   return source;
+}
+
+/**
+ * Each message's offset (in a Float64Array when every offset of the batch is exact as a double, as
+ * real offsets are; else the strings) and its headers where it has any: what a dead letter needs
+ * besides the bytes, without keeping the kafkajs message objects.
+ */
+export function deadLetterInfo(messages: readonly KafkaMessage[]): {
+  offset(index: number): string;
+  headers(index: number): IHeaders | undefined;
+} {
+  const n = messages.length;
+  let withHeaders: Map<number, IHeaders> | undefined;
+  for (let i = 0; i < n; i++) {
+    const h = messages[i].headers;
+    if (h === undefined) continue;
+    for (const _ in h) {
+      withHeaders ??= new Map();
+      withHeaders.set(i, h);
+      break;
+    }
+  }
+  const headers = (i: number) => withHeaders?.get(i);
+  if (n === 0 || Number(messages[n - 1].offset) > Number.MAX_SAFE_INTEGER) {
+    const strings = messages.map((m) => m.offset);
+    return { offset: (i) => strings[i], headers };
+  }
+  const offsets = new Float64Array(n);
+  for (let i = 0; i < n; i++) offsets[i] = Number(messages[i].offset);
+  return { offset: (i) => String(offsets[i]), headers };
 }
 
 /** Awaits `p`, sending a group heartbeat every second meanwhile. */

@@ -12,11 +12,18 @@ import type { InvalidPingReason, Ping, PingHandler } from './types.ts';
 import { eventAt, rowAt } from './worker-columns.ts';
 import type { WorkerCounters, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
-/** What became of one raw batch: how many pings were valid, and which messages were rejected and why. */
+/**
+ * What became of one raw batch: how many pings were valid, and which messages were rejected, why, and
+ * their original key and value bytes (for the dead-letter topic: the source need not keep the batch's
+ * messages while it is in flight).
+ */
 export interface RawBatchOutcome {
   valid: number;
-  invalid: Array<{ index: number; reason: InvalidPingReason }>;
+  invalid: Array<{ index: number; reason: InvalidPingReason; key: Buffer | null; value: Buffer | null }>;
 }
+
+const asBuffer = (b: Uint8Array | null) =>
+  b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.length);
 
 /** A handler that takes undecoded Kafka messages (decode happens where match and presence run). */
 export interface RawPingHandler extends PingHandler {
@@ -215,7 +222,12 @@ export function createWorkerPipeline(deps: WorkerPipelineDeps): WorkerPipeline {
 
   const outcome = (r: Extract<WorkerReply, { t: 'done' }>): RawBatchOutcome => ({
     valid: r.valid,
-    invalid: r.invalidAt.map((index, i) => ({ index, reason: r.invalidWhy[i] })),
+    invalid: r.invalidAt.map((index, i) => ({
+      index,
+      reason: r.invalidWhy[i],
+      key: asBuffer(r.invalidKey[i] ?? null),
+      value: asBuffer(r.invalidValue[i] ?? null),
+    })),
   });
 
   const ready = enqueue({ t: 'sweep', watermarkMs: undefined }, 0).then(() => undefined);

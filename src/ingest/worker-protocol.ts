@@ -41,6 +41,12 @@ export type WorkerReply =
       /** Message indices (raw jobs) or ping indices (ping jobs) that were rejected, and why. */
       invalidAt: number[];
       invalidWhy: InvalidPingReason[];
+      /**
+       * Raw jobs: each rejected message's key and value bytes (copies; null where the message had
+       * none), so the main thread can dead-letter them without keeping the batch's messages meanwhile.
+       */
+      invalidKey: Array<Uint8Array | null>;
+      invalidValue: Array<Uint8Array | null>;
       valid: number;
       counters: WorkerCounters;
     }

@@ -62,7 +62,15 @@ async function service(mode: Mode, opts: { topic: string; groupId: string; dlqTo
   return { pipeline, source, events, registry, start: () => source.start(pipeline.handler) };
 }
 
-async function send(topic: string, messages: Array<{ key: string | null; value: string }>) {
+async function send(
+  topic: string,
+  messages: Array<{
+    key: string | null;
+    value: string;
+    headers?: Record<string, string>;
+    partition?: number;
+  }>,
+) {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   await producer.send({ topic, messages });
@@ -167,6 +175,71 @@ for (const mode of MODES) {
         .map(({ key, value, reason }) => ({ key, value, reason }))
         .sort((a, b) => a.key.localeCompare(b.key)),
       expected.sort((a, b) => a.key.localeCompare(b.key)),
+    );
+  });
+}
+
+for (const mode of MODES) {
+  test(`dead letters keep the original headers, null key and exact source offset of each message (${mode})`, async () => {
+    const topic = `pings-hd-${mode}`;
+    const dlqTopic = `pings-hd-dlq-${mode}`;
+    await mock.createTopic(topic, 1);
+    await mock.createTopic(dlqTopic, 1);
+    const t = Date.now() - 60 * MIN;
+    // Offsets 0..9 on the one partition: valid pings (some with headers) around invalid ones.
+    type Sent = { key: string | null; value: string; headers?: Record<string, string> };
+    const messages: Sent[] = [
+      { key: 'H', value: json(buildPing({ sid: 'H', ts: t })), headers: { trace: 'ok-0' } },
+      { key: 'H', value: 'not json', headers: { trace: 'bad-1', origin: 'probe' } },
+      { key: 'H', value: json(buildPing({ sid: 'H', ts: t + MIN })) },
+      { key: null, value: '{"sid":"H","lat":50.45,' },
+      { key: 'H', value: json(buildPing({ sid: 'H', ts: t + 2 * MIN })), headers: { trace: 'ok-4' } },
+      { key: 'other', value: json(buildPing({ sid: 'H', ts: t + 3 * MIN })), headers: { trace: 'bad-5' } },
+      { key: 'H', value: json(buildPing({ sid: 'H', ts: t + 4 * MIN })) },
+      { key: 'H', value: json({ sid: 'H', lat: 200, lon: 30.5, ts: t, acc: 10 }) },
+      { key: 'H', value: json(buildPing({ sid: 'H', ts: t + 5 * MIN })) },
+      { key: 'H', value: '', headers: { trace: 'bad-9' } },
+    ];
+    await send(
+      topic,
+      messages.map((m) => ({ ...m, partition: 0 })),
+    );
+    const s = await service(mode, { topic, groupId: `svc-hd-${mode}`, dlqTopic });
+    await s.start();
+    await until(() => s.pipeline.stats().pings === 5, 'the five valid pings');
+    await s.source.stop();
+    await s.pipeline.close();
+
+    const dlq: Array<{ key: string | null; value: string; offset: string; headers: Record<string, string> }> =
+      [];
+    const reader = kafka.consumer({ groupId: `hd-reader-${mode}`, ...CONSUMER });
+    await reader.connect();
+    await reader.subscribe({ topic: dlqTopic, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) {
+          if (!k.startsWith('dlq-')) headers[k] = String(v);
+        }
+        dlq.push({
+          key: message.key === null ? null : message.key.toString(),
+          value: message.value?.toString() ?? '',
+          offset: message.headers!['dlq-source-offset']!.toString(),
+          headers,
+        });
+      },
+    });
+    await until(() => dlq.length === 5, 'five dead letters');
+    await reader.disconnect();
+    dlq.sort((a, b) => Number(a.offset) - Number(b.offset));
+    assert.deepEqual(
+      dlq,
+      [1, 3, 5, 7, 9].map((i) => ({
+        key: messages[i].key,
+        value: messages[i].value,
+        offset: String(i),
+        headers: messages[i].headers ?? {},
+      })),
     );
   });
 }
