@@ -59,7 +59,22 @@ export interface ConsentEngineOptions {
   brandDeclineReply?: (brandName: string, days: number) => string;
   /** Sizes the consent table up front (the profile capacity); it grows past it when needed. */
   expectedSubscribers?: number;
+  /**
+   * The segments stage's profile store. When given, a subscriber's consent entry is kept in a column
+   * beside its profile slot, so the per-event path finds it through the profile lookup the segment
+   * check already made instead of hashing the sid into the consent table again.
+   */
+  profiles?: ConsentProfiles;
 }
+
+/** What consent needs of the profile store (see ProfileStore.lookup and slotColumn). */
+export interface ConsentProfiles {
+  lookup(sid: string): number;
+  slotColumn(empty: number): { readonly values: Int32Array };
+}
+
+// A profile slot's consent entry not looked up yet (the column's value for a new or freed slot).
+const UNRESOLVED = -2;
 
 /** Listener told of every opt-out and brand decline (follow-ups cancel on it). */
 export type OptOutListener = (sid: string, tenant: string | undefined, nowMs: number) => void;
@@ -141,13 +156,36 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   let lastSid = '';
   let lastV: number | undefined;
   let lastEntry = -1;
+  // Per profile slot: the consent entry of the slot's subscriber (−1: none), or UNRESOLVED. Entries are
+  // never reused and the store resets a slot's value when the slot changes hands, so a value is right
+  // for as long as it is there; the one change to make is when a subscriber gains an entry.
+  const profiles = opts.profiles;
+  const column = profiles?.slotColumn(UNRESOLVED);
   const setState = (sid: string, v: number) => {
+    const before = state.size;
     state.set(sid, v);
     lastSid = '';
+    if (column !== undefined && state.size !== before) {
+      const slot = profiles!.lookup(sid);
+      if (slot >= 0) column.values[slot] = UNRESOLVED;
+    }
+  };
+  const entryBySlot = (sid: string, slot: number): number => {
+    const values = column!.values;
+    let e = values[slot];
+    if (e === UNRESOLVED) {
+      e = state.entryOf(sid);
+      values[slot] = e;
+    }
+    return e;
   };
   const lookup = (sid: string): void => {
     if (sid === lastSid) return;
-    const e = state.entryOf(sid);
+    let e: number;
+    if (column !== undefined) {
+      const slot = profiles!.lookup(sid);
+      e = slot >= 0 ? entryBySlot(sid, slot) : state.entryOf(sid);
+    } else e = state.entryOf(sid);
     lastEntry = e;
     lastV = e >= 0 ? state.valueAt(e) : state.otherValue(sid);
     lastSid = sid;
