@@ -154,41 +154,54 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   // One-entry cache: the decision engine checks the same subscriber for every campaign of an event.
   // Every write to `state` goes through setState, which drops the entry.
   let lastSid = '';
+  // the packed value (or, via a profile slot, just its status bit): undefined = no record
   let lastV: number | undefined;
   let lastEntry = -1;
-  // Per profile slot: the consent entry of the slot's subscriber (−1: none), or UNRESOLVED. Entries are
-  // never reused and the store resets a slot's value when the slot changes hands, so a value is right
-  // for as long as it is there; the one change to make is when a subscriber gains an entry.
+  // Per profile slot, what check() and entryOf() need of the slot's subscriber: entry × 2 + 1 when
+  // opted in, entry × 2 when opted out, −1 without a compact entry, or UNRESOLVED (not looked up since
+  // the slot changed hands or the subscriber's consent changed). Entries are never reused and the store
+  // resets a slot's value when the slot changes hands, so a value never reaches another subscriber;
+  // every consent write marks the subscriber's slot UNRESOLVED.
   const profiles = opts.profiles;
   const column = profiles?.slotColumn(UNRESOLVED);
   const setState = (sid: string, v: number) => {
-    const before = state.size;
     state.set(sid, v);
     lastSid = '';
-    if (column !== undefined && state.size !== before) {
+    if (column !== undefined) {
       const slot = profiles!.lookup(sid);
       if (slot >= 0) column.values[slot] = UNRESOLVED;
     }
   };
-  const entryBySlot = (sid: string, slot: number): number => {
-    const values = column!.values;
-    let e = values[slot];
-    if (e === UNRESOLVED) {
-      e = state.entryOf(sid);
-      values[slot] = e;
-    }
-    return e;
+  const resolve = (sid: string): number => {
+    const e = state.entryOf(sid);
+    return e < 0 ? -1 : e * 2 + (state.valueAt(e) % 2);
   };
   const lookup = (sid: string): void => {
     if (sid === lastSid) return;
-    let e: number;
+    lastSid = sid;
     if (column !== undefined) {
       const slot = profiles!.lookup(sid);
-      e = slot >= 0 ? entryBySlot(sid, slot) : state.entryOf(sid);
-    } else e = state.entryOf(sid);
+      if (slot >= 0) {
+        const values = column.values;
+        let c = values[slot];
+        if (c === UNRESOLVED) {
+          c = resolve(sid);
+          values[slot] = c;
+        }
+        // the status alone stands in for the packed value (check reads only its low bit)
+        if (c >= 0) {
+          lastEntry = c >> 1;
+          lastV = c & 1;
+        } else {
+          lastEntry = -1;
+          lastV = state.otherValue(sid);
+        }
+        return;
+      }
+    }
+    const e = state.entryOf(sid);
     lastEntry = e;
     lastV = e >= 0 ? state.valueAt(e) : state.otherValue(sid);
-    lastSid = sid;
   };
 
   const check = (sid: string, tenant: string, nowMs: number): ConsentVerdict => {
