@@ -41,7 +41,7 @@ for (const p of generateSubscribers({ seed: SEED, count: SUBSCRIBERS })) {
 }
 const segments = worldSegments();
 const audience = createAudience({ profiles, segments });
-const consent = createConsentEngine({ logger });
+const consent = createConsentEngine({ logger, profiles });
 const r = createRandom(SEED + 1);
 for (const sid of sids)
   if (r.chance(0.8)) consent.optIn(sid, { source: 'bench', evidence: 'bench' }, START - 86_400_000);

@@ -222,6 +222,7 @@ export async function startService(
       sink: writer,
       attribution: (sid) => attribution(sid),
       expectedSubscribers: Math.min(config.PROFILES_CAPACITY, 1 << 26),
+      profiles,
     });
     const promoCodes = createPromoCodes();
     const engine = createDecisionEngine({

@@ -15,18 +15,9 @@ export function createAudience(opts: {
   const { profiles } = opts;
   let segments = opts.segments ?? new Map<string, CompiledSegment>();
   const language = profiles.layout.byName.get('language');
-  // One-entry cache: the engine asks about the same sid for every campaign of an event and for its
-  // language. Valid only while no sid gained or lost a slot (a deleted profile's slot may be reused).
-  let lastSid = '';
-  let lastSlot = -1;
-  let lastGeneration = -1;
-  const slotOf = (sid: string): number => {
-    if (sid === lastSid && profiles.generation === lastGeneration) return lastSlot;
-    lastSid = sid;
-    lastGeneration = profiles.generation;
-    lastSlot = profiles.slotOf(sid);
-    return lastSlot;
-  };
+  // The store's one-entry cache: the engine asks about the same sid for every campaign of an event,
+  // for its language and (through consent) for its consent entry; one sid lookup serves them all.
+  const slotOf = (sid: string): number => profiles.lookup(sid);
   return {
     inSegment(segmentId, sid, nowMs) {
       const seg = segments.get(segmentId);

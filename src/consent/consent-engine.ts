@@ -59,7 +59,22 @@ export interface ConsentEngineOptions {
   brandDeclineReply?: (brandName: string, days: number) => string;
   /** Sizes the consent table up front (the profile capacity); it grows past it when needed. */
   expectedSubscribers?: number;
+  /**
+   * The segments stage's profile store. When given, a subscriber's consent entry is kept in a column
+   * beside its profile slot, so the per-event path finds it through the profile lookup the segment
+   * check already made instead of hashing the sid into the consent table again.
+   */
+  profiles?: ConsentProfiles;
 }
+
+/** What consent needs of the profile store (see ProfileStore.lookup and slotColumn). */
+export interface ConsentProfiles {
+  lookup(sid: string): number;
+  slotColumn(empty: number): { readonly values: Int32Array };
+}
+
+// A profile slot's consent entry not looked up yet (the column's value for a new or freed slot).
+const UNRESOLVED = -2;
 
 /** Listener told of every opt-out and brand decline (follow-ups cancel on it). */
 export type OptOutListener = (sid: string, tenant: string | undefined, nowMs: number) => void;
@@ -139,18 +154,54 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   // One-entry cache: the decision engine checks the same subscriber for every campaign of an event.
   // Every write to `state` goes through setState, which drops the entry.
   let lastSid = '';
+  // the packed value (or, via a profile slot, just its status bit): undefined = no record
   let lastV: number | undefined;
   let lastEntry = -1;
+  // Per profile slot, what check() and entryOf() need of the slot's subscriber: entry × 2 + 1 when
+  // opted in, entry × 2 when opted out, −1 without a compact entry, or UNRESOLVED (not looked up since
+  // the slot changed hands or the subscriber's consent changed). Entries are never reused and the store
+  // resets a slot's value when the slot changes hands, so a value never reaches another subscriber;
+  // every consent write marks the subscriber's slot UNRESOLVED.
+  const profiles = opts.profiles;
+  const column = profiles?.slotColumn(UNRESOLVED);
   const setState = (sid: string, v: number) => {
     state.set(sid, v);
     lastSid = '';
+    if (column !== undefined) {
+      const slot = profiles!.lookup(sid);
+      if (slot >= 0) column.values[slot] = UNRESOLVED;
+    }
+  };
+  const resolve = (sid: string): number => {
+    const e = state.entryOf(sid);
+    return e < 0 ? -1 : e * 2 + (state.valueAt(e) % 2);
   };
   const lookup = (sid: string): void => {
     if (sid === lastSid) return;
+    lastSid = sid;
+    if (column !== undefined) {
+      const slot = profiles!.lookup(sid);
+      if (slot >= 0) {
+        const values = column.values;
+        let c = values[slot];
+        if (c === UNRESOLVED) {
+          c = resolve(sid);
+          values[slot] = c;
+        }
+        // the status alone stands in for the packed value (check reads only its low bit)
+        if (c >= 0) {
+          lastEntry = c >> 1;
+          lastV = c & 1;
+        } else {
+          lastEntry = -1;
+          lastV = state.otherValue(sid);
+        }
+        return;
+      }
+    }
     const e = state.entryOf(sid);
     lastEntry = e;
     lastV = e >= 0 ? state.valueAt(e) : state.otherValue(sid);
-    lastSid = sid;
   };
 
   const check = (sid: string, tenant: string, nowMs: number): ConsentVerdict => {

@@ -2,6 +2,7 @@ export {
   type ConsentEngine,
   type ConsentEngineOptions,
   type ConsentLoadRow,
+  type ConsentProfiles,
   type ConsentRecordInput,
   type ConsentSink,
   type ConsentVerdict,

@@ -45,6 +45,7 @@ export {
   type ProfileStore,
   type ProfileStoreMemory,
   type ProfileStoreOptions,
+  type SlotColumn,
 } from './profile-store.ts';
 export {
   assertValidRule,

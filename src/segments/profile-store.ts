@@ -48,6 +48,17 @@ export interface ProfileStore {
   delete(sid: string): boolean;
   /** Slot of sid, or −1. */
   slotOf(sid: string): number;
+  /**
+   * slotOf with a one-entry cache (valid while `generation` is unchanged): the per-event stages (segment
+   * checks, language, consent) ask about the same sid several times per event and share one lookup.
+   */
+  lookup(sid: string): number;
+  /**
+   * A per-slot Int32 column other stages keep beside the profile (e.g. consent's entry): the store sets
+   * a slot's value to `empty` whenever the slot is given to a new sid or freed, so a value never outlives
+   * its subscriber's profile, and grows the column with the store.
+   */
+  slotColumn(empty: number): SlotColumn;
   isLive(slot: number): boolean;
   sidAt(slot: number): string | undefined;
   /** The raw stored value of one attribute at a slot (0 = missing; see layout.ts). */
@@ -57,6 +68,11 @@ export interface ProfileStore {
   decodeSlot(slot: number): Profile;
   clear(): void;
   memory(): ProfileStoreMemory;
+}
+
+/** See ProfileStore.slotColumn. Read `values` again after an insert (the array is replaced on growth). */
+export interface SlotColumn {
+  readonly values: Int32Array;
 }
 
 export interface ProfileStoreOptions {
@@ -83,6 +99,10 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const scratch = new Float64Array(layout.attrs.length);
   const encoders = layout.attrs.map(createEncoder);
   const indexOf = new Map(layout.attrs.map((a, i) => [a.attr.name, i]));
+  const columns: { values: Int32Array; empty: number }[] = [];
+  let lastSid = '';
+  let lastSlot = -1;
+  let lastGeneration = -1;
 
   function grow(): void {
     const next = capacity * 2;
@@ -91,6 +111,11 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     rows.u8 = bigger.u8;
     rows.u16 = bigger.u16;
     index.growSlots(next);
+    for (const c of columns) {
+      const v = new Int32Array(next).fill(c.empty);
+      v.set(c.values);
+      c.values = v;
+    }
     capacity = next;
   }
 
@@ -183,6 +208,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
         slot = highWater++;
       }
       index.set(sid, slot);
+      for (const c of columns) c.values[slot] = c.empty;
       size++;
       generation++;
     }
@@ -231,6 +257,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       const slot = index.remove(sid);
       if (slot < 0) return false;
       rows.u8.fill(0, slot * stride, (slot + 1) * stride);
+      for (const c of columns) c.values[slot] = c.empty;
       free.push(slot);
       size--;
       generation++;
@@ -238,6 +265,18 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     },
     slotOf(sid) {
       return index.get(sid);
+    },
+    lookup(sid) {
+      if (sid === lastSid && generation === lastGeneration) return lastSlot;
+      lastSid = sid;
+      lastGeneration = generation;
+      lastSlot = index.get(sid);
+      return lastSlot;
+    },
+    slotColumn(empty) {
+      const c = { values: new Int32Array(capacity).fill(empty), empty };
+      columns.push(c);
+      return c;
     },
     isLive(slot) {
       return slot >= 0 && slot < highWater && (rows.u16[((slot * stride) >> 1) + liveHalf] & LIVE) !== 0;
@@ -260,6 +299,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     clear() {
       rows.u8.fill(0);
       index.clear();
+      for (const c of columns) c.values.fill(c.empty);
       free.length = 0;
       highWater = 0;
       size = 0;

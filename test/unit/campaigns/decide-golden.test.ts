@@ -79,7 +79,7 @@ function fingerprint(d: Decision): string {
   ].join('\u0002');
 }
 
-function run(seed: number) {
+function run(seed: number, linked = false) {
   const world = campaignWorld({ seed, campaigns: 150, fences: 1_500, tenants: 20, startMs: START });
   // Small budgets on some campaigns so budget reasons show up too.
   const campaigns = world.campaigns.map((c, i) =>
@@ -104,7 +104,12 @@ function run(seed: number) {
   const allSids = [...sids, ...extra];
   const segments = worldSegments();
   const audience = createAudience({ profiles, segments });
-  const consent = createConsentEngine({ logger: silentLogger, expectedSubscribers: 16 });
+  // linked: consent keeps its entries beside the profile slots (the service's wiring)
+  const consent = createConsentEngine({
+    logger: silentLogger,
+    expectedSubscribers: 16,
+    profiles: linked ? profiles : undefined,
+  });
   for (const sid of allSids)
     if (r.chance(0.8)) consent.optIn(sid, { source: 'test', evidence: 'golden' }, START - DAY_MS);
   const engine = createDecisionEngine({
@@ -169,6 +174,15 @@ function run(seed: number) {
 test('the engine decides a seeded mixed workload exactly as recorded (every field of every decision)', () => {
   const got = run(11);
   if (process.env.GOLDEN_PRINT) console.log(JSON.stringify(got));
+  assert.deepEqual(got.outcomes, EXPECTED.outcomes);
+  assert.equal(got.decisions, EXPECTED.decisions);
+  assert.equal(got.digest, EXPECTED.digest);
+});
+
+test('with consent entries kept beside the profile slots the workload decides exactly the same', () => {
+  // The same digest as the unlinked engine: profile deletes hand slots to other sids mid-run, consent
+  // is granted and withdrawn, and sids without a profile or a compact entry keep their own lookups.
+  const got = run(11, true);
   assert.deepEqual(got.outcomes, EXPECTED.outcomes);
   assert.equal(got.decisions, EXPECTED.decisions);
   assert.equal(got.digest, EXPECTED.digest);

@@ -180,3 +180,31 @@ test('a date with a non-digit where a digit belongs is rejected, not read as ano
   store.upsert('d1', { last_purchase_at: '2026-11-01' });
   assert.equal(store.get('d1')?.last_purchase_at, '2026-11-01');
 });
+
+test('a slot column starts empty for every new owner of a slot, survives growth and reloads, and lookup follows deletes', () => {
+  const store = createProfileStore({ capacity: 16 });
+  const col = store.slotColumn(-2);
+  const sids = Array.from({ length: 40 }, (_, i) => `sub-${i}`);
+  for (const sid of sids) store.upsert(sid, buildProfile());
+  for (const sid of sids) col.values[store.slotOf(sid)] = store.slotOf(sid) + 100;
+  // the store grew past 16 and 32 slots: values kept, the new room empty
+  assert.ok(col.values.length >= 40);
+  for (const sid of sids) assert.equal(col.values[store.slotOf(sid)], store.slotOf(sid) + 100);
+  assert.equal(col.values[45], -2);
+  // a reload of the same sid keeps its slot and its value
+  store.upsert('sub-3', buildProfile({ age: 50 }));
+  assert.equal(col.values[store.slotOf('sub-3')], store.slotOf('sub-3') + 100);
+  // lookup (cached) answers like slotOf, also right after the sid's slot changed hands
+  assert.equal(store.lookup('sub-7'), store.slotOf('sub-7'));
+  const slot = store.slotOf('sub-7');
+  store.delete('sub-7');
+  assert.equal(col.values[slot], -2);
+  assert.equal(store.lookup('sub-7'), -1);
+  assert.equal(store.upsert('new-1', buildProfile()), slot);
+  assert.equal(col.values[slot], -2);
+  assert.equal(store.lookup('new-1'), slot);
+  assert.equal(store.lookup('sub-7'), -1);
+  store.clear();
+  assert.equal(store.lookup('new-1'), -1);
+  assert.ok(col.values.every((v) => v === -2));
+});
