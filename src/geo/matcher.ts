@@ -119,57 +119,76 @@ function lazySnapshot(version: number, fences: readonly Fence[], index?: FenceIn
   };
 }
 
-/** createMatcher with `lazyIndex`: the fence list changes in place of ids; indexes only on demand. */
-function createLazyMatcher(opts: MatcherOptions): GeoMatcher {
-  let current = lazySnapshot(1, [...(opts.fences ?? EMPTY)], opts.index);
+/** How a matcher turns changes into its next snapshot (the two kinds below share everything else). */
+interface SnapshotSource {
+  current(): MatchSnapshot;
+  replace(fences: readonly Fence[]): void;
+  change(upserts: readonly Fence[], removals: readonly string[]): void;
+}
+
+/** The Matcher API over a snapshot source: reads go to the current snapshot, changes are forwarded. */
+function matcherOver(src: SnapshotSource, opts: MatcherOptions): GeoMatcher {
   let scratch = new Int32Array(64);
-  const publish = (fences: readonly Fence[]) => {
-    current = lazySnapshot(current.version + 1, fences, opts.index);
-  };
   return {
     match(lon: number, lat: number, accM: number): Fence[] {
-      const snap = current;
+      const snap = src.current();
       if (scratch.length < snap.fences.length) scratch = new Int32Array(snap.fences.length);
       const n = snap.matchInto(lon, lat, accM, scratch);
       const out: Fence[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = snap.fences[scratch[i]];
       return out;
     },
-    matchInto: (lon, lat, accM, out) => current.matchInto(lon, lat, accM, out),
+    matchInto: (lon, lat, accM, out) => src.current().matchInto(lon, lat, accM, out),
     near: fenceNear,
-    snapshot: () => current,
+    snapshot: () => src.current(),
     get(id: string): Fence | undefined {
-      const slot = current.slotOf(id);
-      return slot < 0 ? undefined : current.fences[slot];
+      const snap = src.current();
+      const slot = snap.slotOf(id);
+      return slot < 0 ? undefined : snap.fences[slot];
     },
     replaceAll(fences: readonly Fence[]): void {
-      publish([...fences]);
+      src.replace([...fences]);
       opts.onChange?.({ op: 'replace', fences });
     },
     upsert(fences: readonly Fence[]): void {
       if (fences.length === 0) return;
-      const next = [...current.fences];
-      const fresh = new Map<string, Fence>();
-      for (const f of fences) fresh.set(f.props.id, f);
-      for (let i = 0; i < next.length; i++) {
-        const f = fresh.get(next[i].props.id);
-        if (f !== undefined) {
-          next[i] = f;
-          fresh.delete(f.props.id);
-        }
-      }
-      for (const f of fresh.values()) next.push(f);
-      publish(next);
+      src.change(fences, []);
       opts.onChange?.({ op: 'upsert', fences });
     },
     remove(ids: readonly string[]): void {
-      if (!ids.some((id) => current.slotOf(id) >= 0)) return;
-      const gone = new Set(ids);
-      publish(current.fences.filter((f) => !gone.has(f.props.id)));
+      const snap = src.current();
+      if (!ids.some((id) => snap.slotOf(id) >= 0)) return;
+      src.change([], ids);
       opts.onChange?.({ op: 'remove', ids });
     },
     get size() {
-      return current.fences.length;
+      return src.current().fences.length;
+    },
+  };
+}
+
+/** With `lazyIndex`: the fence list changes in place of ids; each snapshot indexes only on demand. */
+function lazySource(opts: MatcherOptions): SnapshotSource {
+  let current = lazySnapshot(1, [...(opts.fences ?? EMPTY)], opts.index);
+  const publish = (fences: readonly Fence[]) => {
+    current = lazySnapshot(current.version + 1, fences, opts.index);
+  };
+  return {
+    current: () => current,
+    replace: publish,
+    change(upserts, removals) {
+      const gone = new Set(removals);
+      const fresh = new Map<string, Fence>();
+      for (const f of upserts) fresh.set(f.props.id, f);
+      const next: Fence[] = [];
+      for (const f of current.fences) {
+        if (gone.has(f.props.id)) continue;
+        const g = fresh.get(f.props.id);
+        next.push(g ?? f);
+        fresh.delete(f.props.id);
+      }
+      for (const f of fresh.values()) next.push(f);
+      publish(next);
     },
   };
 }
@@ -180,24 +199,22 @@ function createLazyMatcher(opts: MatcherOptions): GeoMatcher {
  * composed snapshot in with one assignment; when the delta grows large the base is rebuilt.
  */
 export function createMatcher(opts: MatcherOptions = {}): GeoMatcher {
-  if (opts.lazyIndex) return createLazyMatcher(opts);
+  return matcherOver(opts.lazyIndex ? lazySource(opts) : deltaSource(opts), opts);
+}
+
+/** Base index plus a small delta index; the base is rebuilt when the delta grows past `maxDelta`. */
+function deltaSource(opts: MatcherOptions): SnapshotSource {
   const maxDelta = opts.maxDelta ?? 2000;
   let base = buildFenceIndex(opts.fences ?? EMPTY, 1, opts.index);
   let removed = new Uint8Array(base.fences.length);
   let delta = buildFenceIndex(EMPTY, 1, opts.index);
   let current = composeSnapshot(1, base, removed, delta);
-  let scratch = new Int32Array(Math.max(64, current.fences.length));
-
-  const publish = () => {
-    if (scratch.length < current.fences.length) scratch = new Int32Array(current.fences.length);
-  };
   const rebuild = (fences: readonly Fence[]) => {
     const version = current.version + 1;
     base = buildFenceIndex(fences, version, opts.index);
     removed = new Uint8Array(base.fences.length);
     delta = buildFenceIndex(EMPTY, version, opts.index);
     current = composeSnapshot(version, base, removed, delta);
-    publish();
   };
   const change = (upserts: readonly Fence[], removals: readonly string[]) => {
     const gone = new Set(removals);
@@ -219,42 +236,7 @@ export function createMatcher(opts: MatcherOptions = {}): GeoMatcher {
     removed = nextRemoved;
     delta = buildFenceIndex(nextDelta, version, opts.index);
     current = composeSnapshot(version, base, removed, delta);
-    publish();
   };
 
-  return {
-    match(lon: number, lat: number, accM: number): Fence[] {
-      const snap = current;
-      const n = snap.matchInto(lon, lat, accM, scratch);
-      const out: Fence[] = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = snap.fences[scratch[i]];
-      return out;
-    },
-    matchInto(lon: number, lat: number, accM: number, out: Int32Array): number {
-      return current.matchInto(lon, lat, accM, out);
-    },
-    near: fenceNear,
-    snapshot: () => current,
-    get(id: string): Fence | undefined {
-      const slot = current.slotOf(id);
-      return slot < 0 ? undefined : current.fences[slot];
-    },
-    replaceAll(fences: readonly Fence[]): void {
-      rebuild([...fences]);
-      opts.onChange?.({ op: 'replace', fences });
-    },
-    upsert(fences: readonly Fence[]): void {
-      if (fences.length === 0) return;
-      change(fences, []);
-      opts.onChange?.({ op: 'upsert', fences });
-    },
-    remove(ids: readonly string[]): void {
-      if (!ids.some((id) => current.slotOf(id) >= 0)) return;
-      change([], ids);
-      opts.onChange?.({ op: 'remove', ids });
-    },
-    get size() {
-      return current.fences.length;
-    },
-  };
+  return { current: () => current, replace: rebuild, change };
 }
