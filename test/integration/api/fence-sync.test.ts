@@ -33,6 +33,20 @@ function fence(i: number, name = `Store ${i}`): Fence {
   );
 }
 
+/** The store, with every query's SQL and rows shown to `seen` (the repo under test reads through it). */
+function watchQueries(store: Store, seen: (sql: string, rows: Record<string, unknown>[]) => void): Store {
+  return new Proxy(store, {
+    get(target, prop, recv) {
+      if (prop !== 'query') return Reflect.get(target, prop, recv);
+      return async (sql: string, params?: Record<string, unknown>) => {
+        const rows = (await target.query(sql, params)) as Record<string, unknown>[];
+        seen(sql, rows);
+        return rows;
+      };
+    },
+  });
+}
+
 test('a fence written by another instance reaches the matcher once; re-reading the overlap applies nothing', async () => {
   const writer = createGeofenceRepo({ store, limits: DEFAULT_FENCE_LIMITS, logger });
   const reader = createGeofenceRepo({ store, limits: DEFAULT_FENCE_LIMITS, logger });
@@ -47,15 +61,8 @@ test('a fence written by another instance reaches the matcher once; re-reading t
   // The next polls re-read the overlap window: nothing new, nothing applied, and no fence body read
   // (a catalogue import of 100k fences inside the window used to be parsed again on every poll).
   let bodies = 0;
-  const spy = new Proxy(store, {
-    get(target, prop, recv) {
-      if (prop !== 'query') return Reflect.get(target, prop, recv);
-      return async (sql: string, params?: Record<string, unknown>) => {
-        const rows = (await target.query(sql, params)) as Record<string, unknown>[];
-        for (const r of rows) if ('body' in r) bodies++;
-        return rows;
-      };
-    },
+  const spy = watchQueries(store, (_sql, rows) => {
+    for (const r of rows) if ('body' in r) bodies++;
   });
   const spied = createGeofenceRepo({ store: spy, limits: DEFAULT_FENCE_LIMITS, logger });
   const sync2 = createFenceSync({ geofences: spied, matcher, logger, sinceMs: Date.now() - 1 });
@@ -74,15 +81,8 @@ test('a fence written by another instance reaches the matcher once; re-reading t
 test('with nothing new, a poll reads only the last overlap: heads of older changes are not read again', async () => {
   const writer = createGeofenceRepo({ store, limits: DEFAULT_FENCE_LIMITS, logger });
   let heads = 0;
-  const spy = new Proxy(store, {
-    get(target, prop, recv) {
-      if (prop !== 'query') return Reflect.get(target, prop, recv);
-      return async (sql: string, params?: Record<string, unknown>) => {
-        const rows = (await target.query(sql, params)) as Record<string, unknown>[];
-        if (sql.includes('updated_at_ms')) heads += rows.length;
-        return rows;
-      };
-    },
+  const spy = watchQueries(store, (sql, rows) => {
+    if (sql.includes('updated_at_ms')) heads += rows.length;
   });
   const matcher = createMatcher();
   const sync = createFenceSync({
