@@ -376,7 +376,10 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
     const h = hot;
     const fi = fenceNumber(h, event.fenceId);
     if (fi < 0) return 0;
-    const kind = KIND[event.kind];
+    // compared, not looked up: the event's kind string is a fresh copy (postMessage), and a keyed load
+    // with it would hash and internalise it on every event
+    const ek = event.kind;
+    const kind = ek === 'enter' ? KIND.enter : ek === 'dwell' ? KIND.dwell : ek === 'exit' ? KIND.exit : -2;
     const sid = event.sid;
     const stale = nowMs - event.tsMs > policy.maxEventAgeSec * 1000;
     // Quiet hours depend on the fence's zone, not the campaign: one cached answer per zone and minute.
