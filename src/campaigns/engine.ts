@@ -421,7 +421,7 @@ export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
       else {
         const c = h.campaigns[ci];
         reason = deps.consent.check(sid, c.tenant, nowMs);
-        if (reason === '' && blocklist.has(sid)) reason = 'blocklisted';
+        if (reason === '' && blocklist.size !== 0 && blocklist.has(sid)) reason = 'blocklisted';
         if (reason === '') {
           if (!historyRead) {
             entry = entryOf(sid);
