@@ -206,6 +206,101 @@ test('suppression reasons keep their figures through the per-campaign view (503)
   }
 });
 
+test('trigger, outcome and reason become String (504): old and new rows, every reason, and both report views agree with the raw rows', async () => {
+  const { createReports, createStore, loadMigrations } = await import('../../../src/store/index.ts');
+  const { SUPPRESSION_REASONS } = await import('../../../src/campaigns/reasons.ts');
+  const { buildStoreConfig, logger } = await import('./fixture.ts');
+  const all = await loadMigrations();
+  const config = buildStoreConfig(data.dir, { database: 'm_outcome' });
+  const hour = Date.UTC(2026, 10, 23, 10);
+  const triggers = ['enter', 'dwell', 'exit', 'followup'];
+  // Every reason the engine can give, a send and a holdout, each trigger; at two hours.
+  const batch = (from: number, at: number) =>
+    Array.from({ length: 2 * (SUPPRESSION_REASONS.length + 2) }, (_, k) => {
+      const i = from + k;
+      const r = k % (SUPPRESSION_REASONS.length + 2);
+      const outcome = r === 0 ? 'sent' : r === 1 ? 'holdout' : 'suppressed';
+      return {
+        ts: at + i * 1000,
+        sid: `s${i % 7}`,
+        tenant: 't1',
+        campaign_id: 'c1',
+        fence_id: 'f1',
+        store_id: 'st1',
+        trigger: triggers[i % triggers.length],
+        outcome,
+        reason: outcome === 'suppressed' ? SUPPRESSION_REASONS[r - 2] : '',
+        message_id: outcome === 'sent' ? `m${i}` : '',
+        dwell_ms: 0,
+      };
+    });
+  const old = await createStore({ config, logger, migrations: all.filter((m) => m.id < 504) });
+  const typeOf = async (s: typeof old, name: string) =>
+    (
+      await s.query<{ type: string }>(
+        "SELECT type FROM system.columns WHERE database = 'm_outcome' AND table = 'decisions' AND name = {name:String}",
+        { name },
+      )
+    )[0]?.type;
+  try {
+    assert.equal(await typeOf(old, 'reason'), 'LowCardinality(String)');
+    await old.insert('decisions', batch(0, hour));
+  } finally {
+    await old.close();
+  }
+  const store = await createStore({ config, logger });
+  try {
+    for (const name of ['trigger', 'outcome', 'reason'])
+      assert.equal(await typeOf(store, name), 'String', name);
+    assert.equal(await typeOf(store, 'store_id'), 'LowCardinality(String)');
+    await store.insert('decisions', [...batch(100, hour), ...batch(200, hour + 3_600_000)]);
+    const raw = await store.query<{ trigger: string; outcome: string; reason: string; n: string }>(
+      'SELECT trigger, outcome, reason, count() AS n FROM m_outcome.decisions GROUP BY trigger, outcome, reason ORDER BY trigger, outcome, reason',
+    );
+    const expected = new Map<string, number>();
+    for (const r of [...batch(0, hour), ...batch(100, hour), ...batch(200, hour)]) {
+      const key = `${r.trigger}|${r.outcome}|${r.reason}`;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    assert.deepEqual(
+      raw.map((r) => [`${r.trigger}|${r.outcome}|${r.reason}`, Number(r.n)]),
+      [...expected].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    );
+    // The report views fed on both sides of the change: funnel per hour and suppression reasons.
+    const funnel = await store.query<{ triggers: string; sent: string; holdouts: string }>(
+      'SELECT sum(triggers) AS triggers, sum(sent) AS sent, sum(holdout) AS holdouts FROM m_outcome.report_hourly',
+    );
+    const rows = [...batch(0, hour), ...batch(100, hour), ...batch(200, hour)];
+    assert.deepEqual(
+      [Number(funnel[0].triggers), Number(funnel[0].sent), Number(funnel[0].holdouts)],
+      [
+        rows.length,
+        rows.filter((r) => r.outcome === 'sent').length,
+        rows.filter((r) => r.outcome === 'holdout').length,
+      ],
+    );
+    const reports = createReports({ store, minGroupSize: 1 });
+    const got = await reports.suppressionReasons({
+      campaignId: 'c1',
+      fromMs: hour,
+      toMs: hour + 2 * 3_600_000,
+      granularity: 'hour',
+      perBucket: true,
+    });
+    const want = await store.query<{ bucket_ms: string; reason: string; n: string; u: string }>(
+      `SELECT toUnixTimestamp(toStartOfHour(ts)) * 1000 AS bucket_ms, reason, count() AS n, uniqExact(sid) AS u
+       FROM m_outcome.decisions WHERE outcome = 'suppressed' GROUP BY bucket_ms, reason ORDER BY bucket_ms, reason`,
+    );
+    assert.equal(want.length, 2 * SUPPRESSION_REASONS.length);
+    assert.deepEqual(
+      got.map((g) => [g.bucketStartMs, g.reason, g.decisions, g.subscribers]),
+      want.map((r) => [Number(r.bucket_ms), r.reason, Number(r.n), Number(r.u)]),
+    );
+  } finally {
+    await store.close();
+  }
+});
+
 test('personal-data tables declare a TTL of the configured days, re-applied when the setting changes', async () => {
   const ttlOf = async (days: number) => {
     const store = await openStore(data.dir, { database: 'm_ttl', ttlDays: days });
