@@ -221,7 +221,6 @@ export async function startService(
       logger,
       sink: writer,
       attribution: (sid) => attribution(sid),
-      expectedSubscribers: Math.min(config.PROFILES_CAPACITY, 1 << 26),
       profiles,
     });
     const promoCodes = createPromoCodes();

@@ -34,8 +34,9 @@ export interface BudgetState {
  * A subscriber's recent marketing history (sends and holdouts; holdouts count toward the campaign's own
  * caps, not the global ones) is a block in one Float64Array pool, pruned past the retention. It is
  * found by the subscriber's `entry`: a number the caller keeps for that sid for the life of the
- * counters (the consent table's entry), so the per-event path reads one Int32Array element instead of
- * hashing the sid again; sids without one (−1) are kept in a Map by sid and moved over when they get one.
+ * counters or until `release` (the consent engine's entryOf: the profile slot), so the per-event path
+ * reads one Int32Array element instead of hashing the sid again; sids without one (−1) are kept in a Map
+ * by sid and moved over when they get one.
  */
 export interface Counters {
   /** Offset in `pool` of sid's history block, or −1 when there is none. */
@@ -43,6 +44,11 @@ export interface Counters {
   /** The pool history offsets point into; replaced when it grows (read it again after `record`). */
   readonly pool: Float64Array;
   record(sid: string, entry: number, campKey: number, kind: 1 | 2, tsMs: number): void;
+  /**
+   * sid gives up `entry` (its profile left the slot the entry stands for): its history is kept by sid
+   * until it is looked up with an entry again, so the entry's next holder starts without it.
+   */
+  release(entry: number, sid: string): void;
   /** The campaign's budget state: the same object for a campaign id for the life of the counters. */
   budget(campaignId: string): BudgetState;
   tenantSent(tenant: string): number;
@@ -148,6 +154,20 @@ export function createCounters(retentionMs = 8 * 24 * HOUR_MS): Counters {
 
   return {
     historyOf,
+    release(entry, sid) {
+      const off = entry < heads.length ? heads[entry] - 1 : -1;
+      if (off < 0) return;
+      heads[entry] = 0;
+      const kept = bySid.get(sid);
+      bySid.set(sid, off);
+      if (kept === undefined) return;
+      // sid already had a history by sid (recorded while it had no entry): merge the two under the
+      // entry, then keep the result by sid again
+      setHead(sid, entry, kept);
+      adopt(sid, entry);
+      bySid.set(sid, heads[entry] - 1);
+      heads[entry] = 0;
+    },
     get pool() {
       return pool;
     },

@@ -83,8 +83,10 @@ export interface EngineDeps {
   inSegment(segmentId: string, sid: string, nowMs: number): boolean;
   consent: {
     check(sid: string, tenant: string, nowMs: number): ConsentVerdict;
-    /** sid's stable number in the consent table (−1 for none): the counters key histories by it. */
+    /** A number standing for sid (−1 for none): the counters key histories by it (see ConsentEngine). */
     entryOf?(sid: string): number;
+    /** Told when sid gives its number up: the counters then keep its history by sid. */
+    onEntryReleased?(listener: (entry: number, sid: string) => void): void;
   };
   /** Encoding and parts of a rendered text (delivery's measureSms). */
   measure(text: string): { parts: number; encoding: string };
@@ -145,6 +147,7 @@ interface FenceRuntime {
 export function createDecisionEngine(deps: EngineDeps): DecisionEngine {
   const zoneOf = createZoneCache();
   const counters = createCounters();
+  deps.consent.onEntryReleased?.((entry, sid) => counters.release(entry, sid));
   const keys = new Map<string, number>();
   const byKey: CompiledCampaign[] = [];
   let byId = new Map<string, CompiledCampaign>();

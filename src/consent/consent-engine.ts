@@ -57,24 +57,26 @@ export interface ConsentEngineOptions {
   attribution?: (sid: string, nowMs: number) => ReplyAttribution | undefined;
   optOutReply?: string;
   brandDeclineReply?: (brandName: string, days: number) => string;
-  /** Sizes the consent table up front (the profile capacity); it grows past it when needed. */
+  /** Sizes the consent table up front when `profiles` is not given; it grows past it when needed. */
   expectedSubscribers?: number;
   /**
-   * The segments stage's profile store. When given, a subscriber's consent entry is kept in a column
-   * beside its profile slot, so the per-event path finds it through the profile lookup the segment
-   * check already made instead of hashing the sid into the consent table again.
+   * The segments stage's profile store. When given, the consent state of a subscriber with a profile is
+   * kept in an array indexed by its profile slot — no second sid table beside the store's own — and
+   * found through the profile lookup the segment check already made; only sids without a profile (an
+   * MO from an unknown number, consent restored before the profile arrives) stay in the sid table.
    */
   profiles?: ConsentProfiles;
 }
 
-/** What consent needs of the profile store (see ProfileStore.lookup and slotColumn). */
+/** What consent needs of the profile store (see ProfileStore.lookup and onSlot). */
 export interface ConsentProfiles {
   lookup(sid: string): number;
-  slotColumn(empty: number): { readonly values: Int32Array };
+  readonly capacity: number;
+  onSlot(listener: {
+    assigned(slot: number, sid: string): void;
+    released(slot: number, sid: string): void;
+  }): void;
 }
-
-// A profile slot's consent entry not looked up yet (the column's value for a new or freed slot).
-const UNRESOLVED = -2;
 
 /** Listener told of every opt-out and brand decline (follow-ups cancel on it). */
 export type OptOutListener = (sid: string, tenant: string | undefined, nowMs: number) => void;
@@ -83,11 +85,15 @@ export interface ConsentEngine {
   /** Hot path: may this tenant send marketing to sid at nowMs? */
   check(sid: string, tenant: string, nowMs: number): ConsentVerdict;
   /**
-   * sid's entry in the consent table: a number ≥ 0 that stays sid's for the life of this engine (never
-   * reused), or −1 while sid has none. Other stages key per-subscriber state by it (the campaign
-   * counters) instead of hashing the sid again; found by the same lookup as `check`.
+   * A number ≥ 0 that stands for sid while sid holds it, or −1: other stages key per-subscriber state by
+   * it (the campaign counters) instead of hashing the sid again; found by the same lookup as `check`.
+   * Without `profiles` it is sid's entry in the consent table, never taken back. With `profiles` it is
+   * sid's profile slot (−1 without a profile): when the profile leaves the slot, every `onEntryReleased`
+   * listener is told before the slot can pass to another subscriber, and moves what it keeps by it.
    */
   entryOf(sid: string): number;
+  /** Listener told when sid gives up `entry` (see entryOf). */
+  onEntryReleased(listener: (entry: number, sid: string) => void): void;
   /** check() and the blocklist: delivery calls this right before submit. */
   canSend(sid: string, tenant: string, nowMs: number): boolean;
   isBlocked(sid: string): boolean;
@@ -134,9 +140,17 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   const log = opts.logger.child({ stage: 'consent' });
   const matchStop = createKeywordMatcher(opts.keywords ?? STOP_KEYWORDS);
   let declineDays = opts.brandDeclineDays ?? 30;
-  // One entry per subscriber with a consent record, tens of millions at national scale: a compact
-  // sid table (~28 B per entry) rather than V8 Maps (~130 B, and at most 2^24 entries per Map).
-  const state = new SidNumberMap(opts.expectedSubscribers ?? 1024);
+  const profiles = opts.profiles;
+  // Consent records of sids without a profile slot (all of them when `profiles` is not given): a
+  // compact sid table (~25 B per entry) rather than V8 Maps (~130 B, and at most 2^24 entries per Map).
+  const state = new SidNumberMap(profiles === undefined ? (opts.expectedSubscribers ?? 1024) : 1024);
+  // With `profiles`: per profile slot, the packed value of the slot's subscriber + 1 (0 = no record).
+  // A sid's record is here exactly while it has a profile: moved in from `state` when the sid gets a
+  // slot and back when it loses it, so neither the lookup nor the memory (8 B per slot, against ~25 B
+  // for a second sid table at 24 M subscribers) repeats the profile store's own sid index.
+  let slotValues = new Float64Array(profiles === undefined ? 0 : profiles.capacity);
+  let inSlots = 0;
+  const entryListeners: ((entry: number, sid: string) => void)[] = [];
   const declines = new Map<string, Map<string, number>>();
   let blocklist = new Set<string>();
   const listeners: OptOutListener[] = [];
@@ -152,52 +166,76 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
   };
 
   // One-entry cache: the decision engine checks the same subscriber for every campaign of an event.
-  // Every write to `state` goes through setState, which drops the entry.
+  // Every write of a record and every slot change drops it.
   let lastSid = '';
-  // the packed value (or, via a profile slot, just its status bit): undefined = no record
+  // the packed value: undefined = no record
   let lastV: number | undefined;
   let lastEntry = -1;
-  // Per profile slot, what check() and entryOf() need of the slot's subscriber: entry × 2 + 1 when
-  // opted in, entry × 2 when opted out, −1 without a compact entry, or UNRESOLVED (not looked up since
-  // the slot changed hands or the subscriber's consent changed). Entries are never reused and the store
-  // resets a slot's value when the slot changes hands, so a value never reaches another subscriber;
-  // every consent write marks the subscriber's slot UNRESOLVED.
-  const profiles = opts.profiles;
-  const column = profiles?.slotColumn(UNRESOLVED);
-  const setState = (sid: string, v: number) => {
-    state.set(sid, v);
-    lastSid = '';
-    if (column !== undefined) {
-      const slot = profiles!.lookup(sid);
-      if (slot >= 0) column.values[slot] = UNRESOLVED;
+
+  if (profiles !== undefined) {
+    profiles.onSlot({
+      assigned(slot, sid) {
+        lastSid = '';
+        if (slot >= slotValues.length) {
+          const next = new Float64Array(Math.max(profiles.capacity, slot + 1));
+          next.set(slotValues);
+          slotValues = next;
+        }
+        const v = state.size === 0 ? undefined : state.delete(sid);
+        if (v !== undefined) {
+          slotValues[slot] = v + 1;
+          inSlots++;
+        } else slotValues[slot] = 0;
+      },
+      released(slot, sid) {
+        lastSid = '';
+        const v = slotValues[slot];
+        if (v !== 0) {
+          slotValues[slot] = 0;
+          inSlots--;
+          state.set(sid, v - 1);
+        }
+        for (const l of entryListeners) l(slot, sid);
+      },
+    });
+  }
+
+  const recordOf = (sid: string): number | undefined => {
+    if (profiles !== undefined) {
+      const slot = profiles.lookup(sid);
+      if (slot >= 0) {
+        const v = slotValues[slot];
+        return v === 0 ? undefined : v - 1;
+      }
     }
+    return state.get(sid);
   };
-  const resolve = (sid: string): number => {
-    const e = state.entryOf(sid);
-    return e < 0 ? -1 : e * 2 + (state.valueAt(e) % 2);
+  const setState = (sid: string, v: number) => {
+    lastSid = '';
+    if (profiles !== undefined) {
+      const slot = profiles.lookup(sid);
+      if (slot >= 0) {
+        if (slotValues[slot] === 0) inSlots++;
+        slotValues[slot] = v + 1;
+        return;
+      }
+    }
+    state.set(sid, v);
   };
   const lookup = (sid: string): void => {
     if (sid === lastSid) return;
     lastSid = sid;
-    if (column !== undefined) {
-      const slot = profiles!.lookup(sid);
+    if (profiles !== undefined) {
+      const slot = profiles.lookup(sid);
       if (slot >= 0) {
-        const values = column.values;
-        let c = values[slot];
-        if (c === UNRESOLVED) {
-          c = resolve(sid);
-          values[slot] = c;
-        }
-        // the status alone stands in for the packed value (check reads only its low bit)
-        if (c >= 0) {
-          lastEntry = c >> 1;
-          lastV = c & 1;
-        } else {
-          lastEntry = -1;
-          lastV = state.otherValue(sid);
-        }
+        const v = slotValues[slot];
+        lastEntry = slot;
+        lastV = v === 0 ? undefined : v - 1;
         return;
       }
+      lastEntry = -1;
+      lastV = state.get(sid);
+      return;
     }
     const e = state.entryOf(sid);
     lastEntry = e;
@@ -230,6 +268,9 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       lookup(sid);
       return lastEntry;
     },
+    onEntryReleased(listener) {
+      entryListeners.push(listener);
+    },
     canSend: (sid, tenant, nowMs) => !blocklist.has(sid) && check(sid, tenant, nowMs) === '',
     isBlocked: (sid) => blocklist.has(sid),
     setBlocklist(sids) {
@@ -252,7 +293,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
     },
     optOut(sid, record, nowMs) {
       validate(sid, record);
-      const prior = state.get(sid);
+      const prior = recordOf(sid);
       const already = prior !== undefined && prior % 2 === 0;
       setState(sid, pack(false, nowMs));
       persist('consent', {
@@ -287,7 +328,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       const stop = matchStop(text);
       if (stop !== undefined) {
         const keyword = normalizeReply(stop);
-        const prior = state.get(sid);
+        const prior = recordOf(sid);
         const changed = engine.optOut(
           sid,
           { source: 'sms_keyword', evidence: JSON.stringify({ keyword }) },
@@ -318,7 +359,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       return { action: 'none', keyword: '', repeat: false, ...base };
     },
     get(sid) {
-      const v = state.get(sid);
+      const v = recordOf(sid);
       const d = declines.get(sid);
       return {
         status: v === undefined ? 'none' : v % 2 === 1 ? 'opt_in' : 'opt_out',
@@ -328,7 +369,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
     },
     load(consent, declineRows = []) {
       for (const r of consent) {
-        const prior = state.get(r.sid);
+        const prior = recordOf(r.sid);
         if (prior !== undefined && Math.floor(prior / 2) > r.tsMs) continue;
         setState(r.sid, pack(r.status === 'opt_in', r.tsMs));
       }
@@ -345,7 +386,7 @@ export function createConsentEngine(opts: ConsentEngineOptions): ConsentEngine {
       listeners.push(listener);
     },
     get size() {
-      return state.size;
+      return state.size + inSlots;
     },
   };
   return engine;

@@ -21,6 +21,8 @@ export class SidNumberMap {
   private index: SidIndex;
   private values: Float64Array;
   private count = 0;
+  // compact entries deleted (their value is NaN; their number is never given to another sid)
+  private removed = 0;
   private readonly other = new Map<string, number>();
 
   constructor(initialCapacity = 1024) {
@@ -76,13 +78,34 @@ export class SidNumberMap {
     return this;
   }
 
+  /**
+   * Removes sid and returns its value (undefined when absent). A compact entry's number is not reused:
+   * its 25 bytes stay allocated until the map is dropped.
+   */
+  delete(sid: string): number | undefined {
+    const slot = this.index.remove(sid);
+    if (slot >= 0) {
+      const v = this.values[slot];
+      this.values[slot] = Number.NaN;
+      this.removed++;
+      return v;
+    }
+    if (this.other.size === 0) return undefined;
+    const v = this.other.get(sid);
+    this.other.delete(sid);
+    return v;
+  }
+
   /** Entries held (compact and fallback). */
   get size(): number {
-    return this.count + this.other.size;
+    return this.count - this.removed + this.other.size;
   }
 
   *entries(): IterableIterator<[string, number]> {
-    for (let s = 0; s < this.count; s++) yield [this.index.sidAt(s), this.values[s]];
+    for (let s = 0; s < this.count; s++) {
+      const v = this.values[s];
+      if (!Number.isNaN(v)) yield [this.index.sidAt(s), v];
+    }
     yield* this.other.entries();
   }
 

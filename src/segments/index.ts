@@ -45,7 +45,7 @@ export {
   type ProfileStore,
   type ProfileStoreMemory,
   type ProfileStoreOptions,
-  type SlotColumn,
+  type SlotListener,
 } from './profile-store.ts';
 export {
   assertValidRule,

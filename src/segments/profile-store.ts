@@ -54,11 +54,11 @@ export interface ProfileStore {
    */
   lookup(sid: string): number;
   /**
-   * A per-slot Int32 column other stages keep beside the profile (e.g. consent's entry): the store sets
-   * a slot's value to `empty` whenever the slot is given to a new sid or freed, so a value never outlives
-   * its subscriber's profile, and grows the column with the store.
+   * Tells `listener` whenever a slot is given to a sid (insert) or taken from one (delete, clear), so
+   * other stages can keep per-subscriber state in arrays indexed by slot (consent) and move it out
+   * before the slot passes to another subscriber. Called synchronously, after the index changed.
    */
-  slotColumn(empty: number): SlotColumn;
+  onSlot(listener: SlotListener): void;
   isLive(slot: number): boolean;
   sidAt(slot: number): string | undefined;
   /** The raw stored value of one attribute at a slot (0 = missing; see layout.ts). */
@@ -70,9 +70,12 @@ export interface ProfileStore {
   memory(): ProfileStoreMemory;
 }
 
-/** See ProfileStore.slotColumn. Read `values` again after an insert (the array is replaced on growth). */
-export interface SlotColumn {
-  readonly values: Int32Array;
+/** See ProfileStore.onSlot. */
+export interface SlotListener {
+  /** `slot` now holds sid's profile (a new sid; a replaced profile keeps its slot and is not told). */
+  assigned(slot: number, sid: string): void;
+  /** sid's profile left `slot` (deleted, or the store cleared); the slot may go to another sid next. */
+  released(slot: number, sid: string): void;
 }
 
 export interface ProfileStoreOptions {
@@ -99,7 +102,7 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
   const scratch = new Float64Array(layout.attrs.length);
   const encoders = layout.attrs.map(createEncoder);
   const indexOf = new Map(layout.attrs.map((a, i) => [a.attr.name, i]));
-  const columns: { values: Int32Array; empty: number }[] = [];
+  const listeners: SlotListener[] = [];
   let lastSid = '';
   let lastSlot = -1;
   let lastGeneration = -1;
@@ -111,11 +114,6 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
     rows.u8 = bigger.u8;
     rows.u16 = bigger.u16;
     index.growSlots(next);
-    for (const c of columns) {
-      const v = new Int32Array(next).fill(c.empty);
-      v.set(c.values);
-      c.values = v;
-    }
     capacity = next;
   }
 
@@ -208,9 +206,9 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
         slot = highWater++;
       }
       index.set(sid, slot);
-      for (const c of columns) c.values[slot] = c.empty;
       size++;
       generation++;
+      for (const l of listeners) l.assigned(slot, sid);
     }
     return slot;
   }
@@ -257,10 +255,10 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       const slot = index.remove(sid);
       if (slot < 0) return false;
       rows.u8.fill(0, slot * stride, (slot + 1) * stride);
-      for (const c of columns) c.values[slot] = c.empty;
       free.push(slot);
       size--;
       generation++;
+      for (const l of listeners) l.released(slot, sid);
       return true;
     },
     slotOf(sid) {
@@ -273,10 +271,8 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       lastSlot = index.get(sid);
       return lastSlot;
     },
-    slotColumn(empty) {
-      const c = { values: new Int32Array(capacity).fill(empty), empty };
-      columns.push(c);
-      return c;
+    onSlot(listener) {
+      listeners.push(listener);
     },
     isLive(slot) {
       return slot >= 0 && slot < highWater && (rows.u16[((slot * stride) >> 1) + liveHalf] & LIVE) !== 0;
@@ -297,13 +293,17 @@ export function createProfileStore(options: ProfileStoreOptions = {}): ProfileSt
       return out;
     },
     clear() {
+      // the listeners hear of every live slot, after the sids are gone
+      const live: [number, string][] = [];
+      if (listeners.length > 0)
+        for (let s = 0; s < highWater; s++) if (store.isLive(s)) live.push([s, index.sidAt(s)]);
       rows.u8.fill(0);
       index.clear();
-      for (const c of columns) c.values.fill(c.empty);
       free.length = 0;
       highWater = 0;
       size = 0;
       generation++;
+      for (const [s, sid] of live) for (const l of listeners) l.released(s, sid);
     },
     memory() {
       const columns = rows.u8.byteLength;

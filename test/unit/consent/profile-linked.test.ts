@@ -1,20 +1,33 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRandom } from '../../../bench/lib/random.ts';
+import { entryCampaign, entryTime, historyLength } from '../../../src/campaigns/counters.ts';
+import { type Counters, createCounters } from '../../../src/campaigns/index.ts';
 import { createConsentEngine } from '../../../src/consent/index.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createProfileStore, generateSubscribers } from '../../../src/segments/index.ts';
 
-// Consent with its entries kept beside the profile slots (`profiles` given) against the plain engine
-// (every answer from its own sid table): the same answers for every sid after every change, while
-// profiles are deleted, their slots handed to other sids, reloaded, and consent arrives before,
-// after or without a profile.
+// Consent kept in the profile slots (`profiles` given) against the plain engine (every record in its
+// own sid table): the same answers for every sid after every change, while profiles are deleted, their
+// slots handed to other sids, reloaded, and consent arrives before, after or without a profile. The
+// entries differ by design (profile slots, taken back on delete, against table entries kept for ever):
+// the campaign counters keyed by each engine's entries must hold the same send history for every sid.
 
 const logger = createLogger({ level: 'silent' });
 const rec = { source: 'test', evidence: 'test' };
 const DAY_MS = 86_400_000;
 
-test('linked consent answers check, entryOf, canSend and get exactly like the plain engine', () => {
+/** sid's history as [time, campaign key] pairs, oldest first. */
+function history(c: Counters, sid: string, entry: number): number[][] {
+  const off = c.historyOf(sid, entry);
+  if (off < 0) return [];
+  const out: number[][] = [];
+  for (let i = 0; i < historyLength(c.pool, off); i++)
+    out.push([entryTime(c.pool, off, i), entryCampaign(c.pool, off, i)]);
+  return out;
+}
+
+test('linked consent answers check, canSend and get like the plain engine, and counters keyed by its entries hold the same histories', () => {
   const r = createRandom(5);
   const profiles = createProfileStore({ capacity: 16 });
   const generated = [...generateSubscribers({ seed: 5, count: 400 })];
@@ -24,6 +37,10 @@ test('linked consent answers check, entryOf, canSend and get exactly like the pl
   const all = [...sids, ...others];
   const plain = createConsentEngine({ logger, expectedSubscribers: 4 });
   const linked = createConsentEngine({ logger, expectedSubscribers: 4, profiles });
+  const plainCounters = createCounters(400 * DAY_MS);
+  const linkedCounters = createCounters(400 * DAY_MS);
+  linked.onEntryReleased((entry, sid) => linkedCounters.release(entry, sid));
+  let sends = 0;
   // consent rows loaded before any profile exists (the service restores consent, profiles stream in)
   const rows = all
     .filter(() => r.chance(0.3))
@@ -40,8 +57,15 @@ test('linked consent answers check, entryOf, canSend and get exactly like the pl
       assert.equal(linked.check(sid, tenant, now), plain.check(sid, tenant, now), `check ${sid} ${tenant}`);
       assert.equal(linked.canSend(sid, tenant, now), plain.canSend(sid, tenant, now), `canSend ${sid}`);
     }
-    assert.equal(linked.entryOf(sid), plain.entryOf(sid), `entryOf ${sid}`);
+    // the entry is the profile slot, or none without a profile
+    const entry = linked.entryOf(sid);
+    assert.equal(entry, profiles.slotOf(sid), `entryOf ${sid}`);
     assert.deepEqual(linked.get(sid), plain.get(sid));
+    assert.deepEqual(
+      history(linkedCounters, sid, entry),
+      history(plainCounters, sid, plain.entryOf(sid)),
+      `history of ${sid}`,
+    );
   };
   for (let step = 0; step < 20_000; step++) {
     now += r.int(0, 3_600_000);
@@ -68,6 +92,12 @@ test('linked consent answers check, entryOf, canSend and get exactly like the pl
     } else if (op === 6) {
       // a declined brand's suppression runs out
       now += 30 * DAY_MS;
+    } else {
+      // a send recorded as the decision engine does: keyed by the engine's entry for the sid
+      const key = r.int(0, 5);
+      plainCounters.record(sid, plain.entryOf(sid), key, 1, now);
+      linkedCounters.record(sid, linked.entryOf(sid), key, 1, now);
+      sends++;
     }
     // the sid just touched, then a few others in a row (the one-entry caches see other sids between)
     compare(sid);
@@ -75,43 +105,58 @@ test('linked consent answers check, entryOf, canSend and get exactly like the pl
   }
   assert.equal(linked.size, plain.size);
   assert.ok(profiles.size > 50, 'profiles were live during the run');
+  assert.ok(sends > 1_000, 'sends were recorded');
+  assert.equal(linkedCounters.subscribers, plainCounters.subscribers);
 });
 
-test('a profile slot handed to another subscriber never carries the previous one’s consent entry', () => {
+test('a profile slot handed to another subscriber carries none of the previous one’s consent or sends', () => {
   const profiles = createProfileStore({ capacity: 16 });
   const consent = createConsentEngine({ logger, profiles });
+  const counters = createCounters();
+  const released: string[] = [];
+  consent.onEntryReleased((entry, sid) => {
+    released.push(`${entry}:${sid}`);
+    counters.release(entry, sid);
+  });
   profiles.upsert('aaaa0001', {});
   consent.optIn('aaaa0001', rec, 1_000);
-  const first = consent.entryOf('aaaa0001');
-  assert.ok(first >= 0);
-  assert.equal(consent.check('aaaa0001', 't', 1_000), '');
   const slot = profiles.slotOf('aaaa0001');
+  assert.equal(consent.entryOf('aaaa0001'), slot);
+  counters.record('aaaa0001', slot, 1, 1, 1_000);
+  assert.equal(consent.check('aaaa0001', 't', 1_000), '');
   profiles.delete('aaaa0001');
-  // the next subscriber gets the freed slot and has no consent at all
+  assert.deepEqual(released, [`${slot}:aaaa0001`]);
+  // without a profile: no entry, the record and the send history kept by sid
+  assert.equal(consent.entryOf('aaaa0001'), -1);
+  assert.equal(consent.check('aaaa0001', 't', 1_500), '');
+  assert.equal(history(counters, 'aaaa0001', -1).length, 1);
+  // the next subscriber gets the freed slot and has no consent and no sends
   assert.equal(profiles.upsert('bbbb0002', {}), slot);
-  assert.equal(consent.entryOf('bbbb0002'), -1);
+  assert.equal(consent.entryOf('bbbb0002'), slot);
   assert.equal(consent.check('bbbb0002', 't', 2_000), 'no_consent');
-  // it opts in: a new entry, never the previous subscriber's
+  assert.deepEqual(history(counters, 'bbbb0002', slot), []);
   consent.optIn('bbbb0002', rec, 3_000);
-  const second = consent.entryOf('bbbb0002');
-  assert.ok(second >= 0 && second !== first);
   assert.equal(consent.check('bbbb0002', 't', 3_000), '');
-  // the first subscriber keeps its entry and state without a profile, and again when it comes back
-  assert.equal(consent.entryOf('aaaa0001'), first);
+  // the first subscriber opts out without a profile, comes back in another slot with its state
   consent.optOut('aaaa0001', rec, 4_000);
   assert.equal(consent.check('bbbb0002', 't', 4_000), '');
-  profiles.upsert('aaaa0001', {});
-  assert.equal(consent.entryOf('aaaa0001'), first);
+  const back = profiles.upsert('aaaa0001', {});
+  assert.notEqual(back, slot);
+  assert.equal(consent.entryOf('aaaa0001'), back);
   assert.equal(consent.check('aaaa0001', 't', 4_000), 'opted_out');
-  // an unknown subscriber with a profile and no record: no entry, no consent, until it opts in
+  assert.deepEqual(history(counters, 'aaaa0001', back), [[1_000, 1]]);
+  assert.deepEqual(consent.get('aaaa0001'), { status: 'opt_out', tsMs: 4_000, declines: [] });
+  // an unknown subscriber with a profile and no record: no consent until it opts in
   profiles.upsert('cccc0003', {});
   assert.equal(consent.check('cccc0003', 't', 5_000), 'no_consent');
-  assert.equal(consent.entryOf('cccc0003'), -1);
   consent.optIn('cccc0003', rec, 5_000);
   assert.equal(consent.check('cccc0003', 't', 5_000), '');
-  assert.ok(consent.entryOf('cccc0003') > second);
+  assert.equal(consent.size, 3);
   // a cleared store forgets the slots, consent stays
   profiles.clear();
   assert.equal(consent.check('cccc0003', 't', 6_000), '');
   assert.equal(consent.check('aaaa0001', 't', 6_000), 'opted_out');
+  assert.equal(consent.entryOf('cccc0003'), -1);
+  assert.equal(consent.size, 3);
+  assert.deepEqual(history(counters, 'aaaa0001', -1), [[1_000, 1]]);
 });

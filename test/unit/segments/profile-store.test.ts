@@ -181,30 +181,51 @@ test('a date with a non-digit where a digit belongs is rejected, not read as ano
   assert.equal(store.get('d1')?.last_purchase_at, '2026-11-01');
 });
 
-test('a slot column starts empty for every new owner of a slot, survives growth and reloads, and lookup follows deletes', () => {
+test('slot listeners hear every slot given and taken (not a reload), across growth and clear; lookup follows deletes', () => {
   const store = createProfileStore({ capacity: 16 });
-  const col = store.slotColumn(-2);
+  const events: string[] = [];
+  // what a listener keeping state by slot sees: the owner of each slot
+  const owner = new Map<number, string>();
+  store.onSlot({
+    assigned(slot, sid) {
+      assert.equal(
+        owner.get(slot),
+        undefined,
+        `slot ${slot} given to ${sid} while ${owner.get(slot)} holds it`,
+      );
+      assert.equal(store.slotOf(sid), slot);
+      owner.set(slot, sid);
+      events.push(`+${slot}:${sid}`);
+    },
+    released(slot, sid) {
+      assert.equal(owner.get(slot), sid);
+      assert.equal(store.slotOf(sid), -1);
+      owner.delete(slot);
+      events.push(`-${slot}:${sid}`);
+    },
+  });
   const sids = Array.from({ length: 40 }, (_, i) => `sub-${i}`);
   for (const sid of sids) store.upsert(sid, buildProfile());
-  for (const sid of sids) col.values[store.slotOf(sid)] = store.slotOf(sid) + 100;
-  // the store grew past 16 and 32 slots: values kept, the new room empty
-  assert.ok(col.values.length >= 40);
-  for (const sid of sids) assert.equal(col.values[store.slotOf(sid)], store.slotOf(sid) + 100);
-  assert.equal(col.values[45], -2);
-  // a reload of the same sid keeps its slot and its value
+  // the store grew past 16 and 32 slots; every sid was told once
+  assert.equal(events.length, 40);
+  for (const sid of sids) assert.equal(owner.get(store.slotOf(sid)), sid);
+  // a reload of the same sid keeps its slot and tells nobody
   store.upsert('sub-3', buildProfile({ age: 50 }));
-  assert.equal(col.values[store.slotOf('sub-3')], store.slotOf('sub-3') + 100);
+  assert.equal(events.length, 40);
   // lookup (cached) answers like slotOf, also right after the sid's slot changed hands
   assert.equal(store.lookup('sub-7'), store.slotOf('sub-7'));
   const slot = store.slotOf('sub-7');
   store.delete('sub-7');
-  assert.equal(col.values[slot], -2);
+  assert.equal(events.at(-1), `-${slot}:sub-7`);
   assert.equal(store.lookup('sub-7'), -1);
+  assert.equal(store.delete('sub-7'), false);
+  assert.equal(events.length, 41);
   assert.equal(store.upsert('new-1', buildProfile()), slot);
-  assert.equal(col.values[slot], -2);
+  assert.equal(events.at(-1), `+${slot}:new-1`);
   assert.equal(store.lookup('new-1'), slot);
   assert.equal(store.lookup('sub-7'), -1);
   store.clear();
   assert.equal(store.lookup('new-1'), -1);
-  assert.ok(col.values.every((v) => v === -2));
+  assert.equal(owner.size, 0);
+  assert.equal(events.length, 42 + 40);
 });
